@@ -1,0 +1,37 @@
+#pragma once
+// Whole-file reads and writes, with the atomic write every piece of berth
+// state goes through (temp file, fsync, rename, fsync of the directory), so
+// a kill -9 at any instant leaves either the old or the new content.
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "common/fd.h"
+
+namespace berth {
+
+Result<std::string> ReadFile(const std::string& path);
+// Reads a file relative to a directory fd (AT_FDCWD for cwd).
+Result<std::string> ReadFileAt(int dirfd, const std::string& path);
+// Writes with O_WRONLY|O_TRUNC (cgroup and procfs knobs; no create).
+Status WriteExisting(const std::string& path, std::string_view data);
+Status WriteFile(const std::string& path, std::string_view data, mode_t mode = 0644);
+Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode = 0644);
+
+Result<UniqueFd> Open(const std::string& path, int flags, mode_t mode = 0);
+bool PathExists(const std::string& path);
+Status MkdirAll(const std::string& path, mode_t mode = 0755);
+// Removes a file or a directory tree; a missing path is not an error.
+Status RemoveAll(const std::string& path);
+Result<std::vector<std::string>> ListDir(const std::string& path);
+
+std::string PathJoin(std::string_view a, std::string_view b);
+std::string Dirname(std::string_view path);
+std::string Basename(std::string_view path);
+// Lexically cleans a path ("a//b/../c" -> "a/c"), like Go's filepath.Clean.
+std::string CleanPath(std::string_view path);
+
+}  // namespace berth

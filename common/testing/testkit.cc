@@ -1,0 +1,43 @@
+#include "common/testing/testkit.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "common/file.h"
+
+namespace berth::testing {
+
+bool InCi() {
+  const char* ci = std::getenv("CI");
+  return ci != nullptr && *ci != '\0' && std::string(ci) != "0" && std::string(ci) != "false";
+}
+
+bool IsRoot() { return geteuid() == 0; }
+
+TempDir::TempDir(const std::string& prefix) {
+  const char* base = std::getenv("TMPDIR");
+  std::string tmpl = std::string(base && *base ? base : "/tmp") + "/" + prefix + "-XXXXXX";
+  if (::mkdtemp(tmpl.data()) == nullptr) {
+    ADD_FAILURE() << "mkdtemp " << tmpl << ": " << strerror(errno);
+  }
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  if (!path_.empty()) (void)RemoveAll(path_);
+}
+
+std::string BinaryDir() {
+  const char* dir = std::getenv("BERTH_BINARY_DIR");
+  return dir ? dir : BERTH_TESTKIT_BINARY_DIR;
+}
+
+std::string SourceDir() {
+  const char* dir = std::getenv("BERTH_SOURCE_DIR");
+  return dir ? dir : BERTH_TESTKIT_SOURCE_DIR;
+}
+
+std::string BuiltBinary(const std::string& relative) { return BinaryDir() + "/" + relative; }
+
+}  // namespace berth::testing

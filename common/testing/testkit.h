@@ -1,0 +1,44 @@
+#pragma once
+// Helpers shared by berth's tests of every tier.
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace berth::testing {
+
+// Skips the test when `condition` is false, except in CI (CI set in the
+// environment), where a missing prerequisite is a failure: CI machines have
+// every prerequisite, so a skip there would hide a broken setup.
+#define BERTH_REQUIRE(condition, why)                                        \
+  do {                                                                      \
+    if (!(condition)) {                                                     \
+      if (::berth::testing::InCi()) FAIL() << "prerequisite missing: " << why; \
+      GTEST_SKIP() << "prerequisite missing: " << why;                      \
+    }                                                                       \
+  } while (0)
+
+bool InCi();
+bool IsRoot();
+
+// A fresh directory under $TMPDIR (or /tmp), removed recursively on
+// destruction.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& prefix = "berth-test");
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  ~TempDir();
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// The build tree (BERTH_BINARY_DIR, set by ctest) and files in it.
+std::string BinaryDir();
+std::string SourceDir();
+std::string BuiltBinary(const std::string& relative);  // e.g. "cmd/berth"
+
+}  // namespace berth::testing
