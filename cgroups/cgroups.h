@@ -27,6 +27,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cgroups/resources.h"
@@ -36,20 +37,32 @@
 namespace berth::cgroups {
 
 enum class Mode { kV1, kHybrid, kV2 };
-const char* ModeName(Mode mode);
+const char* ModeName(Mode mode);  // "v1", "hybrid", "v2"
+Result<Mode> ModeFromName(std::string_view name);
 
-// What is mounted where. Detect() reads /proc/self/mountinfo-equivalent data
-// from the mount root; pure functions below take it as input for tests.
+// The key of the v2 (or hybrid unified) hierarchy in Layout/Placement maps.
+inline constexpr const char* kUnified = "unified";
+
+// What is mounted where. Detect() reads /proc/self/mountinfo and keeps the
+// cgroup mounts under the mount root; ParseLayout is the pure core for tests.
 struct Layout {
   Mode mode = Mode::kV2;
   std::string mount_root = "/sys/fs/cgroup";
   // v1: controller (or "name=systemd") -> mount directory. A comounted
   // hierarchy ("cpu,cpuacct") lists each controller with the same directory.
   std::map<std::string, std::string> v1_mounts;
-  // v2 / hybrid unified hierarchy mount ("" when absent).
+  // v1: controller -> the cgroup shown at the mount directory (mountinfo's
+  // "root" field): "/" normally, a subtree for a bind mount or a cgroup
+  // namespace. Cgroup paths are translated relative to it.
+  std::map<std::string, std::string> v1_mount_roots;
+  // v2 / hybrid unified hierarchy mount ("" when absent) and its root.
   std::string unified_mount;
+  std::string unified_mount_root = "/";
 };
 Result<Layout> Detect(const std::string& mount_root = "/sys/fs/cgroup");
+// Pure: the cgroup mounts in `mountinfo` (the text of /proc/<pid>/mountinfo)
+// under `mount_root`. NotFound when nothing is mounted there.
+Result<Layout> ParseLayout(std::string_view mountinfo, const std::string& mount_root);
 
 struct Placement {
   Mode mode = Mode::kV2;
@@ -60,10 +73,16 @@ struct Placement {
   // Same keys -> the cgroup path inside the hierarchy ("/berth/abc"), as
   // /proc/<pid>/cgroup shows it; used for cgroup mounts inside containers.
   std::map<std::string, std::string> relative;
+  // Same keys -> the berth root's directory. Every write the drivers make is
+  // to this directory or below it; paths[k] is strictly below roots[k].
+  std::map<std::string, std::string> roots;
 };
 
 struct ResolveOptions {
-  std::string berth_root;     // "" = own cgroup; otherwise a hierarchy path ("/berth-test-1")
+  // "" = own cgroup; an absolute hierarchy path ("/berth-test-1") is the same
+  // path in every hierarchy; a relative one ("berth-test-1") is beneath the
+  // own cgroup of each hierarchy (which differ on v1).
+  std::string berth_root;
   std::string cgroups_path;   // OCI linux.cgroupsPath; "" = "<berth root>/<container id>"
   std::string container_id;
   pid_t self_pid = 0;         // whose /proc/<pid>/cgroup gives "own cgroup"; 0 = self
@@ -74,7 +93,13 @@ Result<Placement> Resolve(const Layout& layout, const ResolveOptions& options,
 // Reads /proc/<pid>/cgroup and resolves.
 Result<Placement> Resolve(const Layout& layout, const ResolveOptions& options);
 
+// Pure: /proc/<pid>/cgroup text -> hierarchy key -> cgroup path. v1 lines
+// ("4:cpu,cpuacct:/x") give one key per controller, the v2 line ("0::/x")
+// gives "unified".
+Result<std::map<std::string, std::string>> ParseProcCgroup(std::string_view text);
+
 enum class FreezerState { kThawed, kFreezing, kFrozen };
+const char* FreezerStateName(FreezerState state);  // "thawed", "freezing", "frozen"
 
 // One container's cgroup in every hierarchy.
 class Driver {
@@ -87,7 +112,8 @@ class Driver {
   virtual Status Create() = 0;
   // Writes every limit that `resources` sets; fields left unset stay as they
   // are (so `update` changes only what it names). Errors name the knob file
-  // and value.
+  // and value. A limit for a controller that is not available is an error
+  // naming the field (linux.resources.<...>).
   virtual Status Apply(const Resources& resources) = 0;
   virtual Status AddProcess(pid_t pid) = 0;
   virtual Status Freeze() = 0;  // returns once frozen
@@ -96,8 +122,13 @@ class Driver {
   // Every pid in the cgroup and its descendants.
   virtual Result<std::vector<pid_t>> Pids() = 0;
   // Signals every process; SIGKILL on v2 uses cgroup.kill when available.
+  // Otherwise the cgroup is frozen, every pid signalled, and thawed again
+  // (so nothing forks past the signal), as runc's kill --all does.
   virtual Status Kill(int signal) = 0;
   virtual Result<Stats> GetStats() = 0;
+  // OOM kills so far (v2 memory.events oom_kill; v1 memory.oom_control
+  // oom_kill). Cheaper than GetStats for exit-reason checks.
+  virtual Result<uint64_t> OomKillCount() = 0;
   // Removes the cgroup directories (leaf to root of what Create made below
   // the berth root is NOT removed: only the container's own directory);
   // retries EBUSY briefly; a missing directory is not an error.

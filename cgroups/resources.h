@@ -20,7 +20,16 @@ struct DeviceRule {
   std::optional<int64_t> major;  // unset = wildcard
   std::optional<int64_t> minor;
   std::string access;  // subset of "rwm"; "" = "rwm"
+
+  bool operator==(const DeviceRule&) const = default;
 };
+
+// The rules runc appends after the spec's own (libcontainer/specconv
+// AllowedDevices): mknod of any device, the standard /dev nodes, /dev/pts/*,
+// /dev/ptmx and /dev/net/tun. The runtime appends these (and an allow rule
+// per linux.devices entry) to the spec's list, so a container sees the same
+// devices it would under runc.
+std::vector<DeviceRule> RuncDefaultAllowedDevices();
 
 struct MemoryLimits {
   std::optional<int64_t> limit;  // -1 = unlimited
@@ -80,6 +89,7 @@ struct Resources {
   std::vector<HugepageLimit> hugepage_limits;
   std::optional<NetworkLimits> network;
   std::map<std::string, std::string> unified;  // raw v2 knob -> value
+  // device -> {"hcaHandles": n, "hcaObjects": m} (the OCI member names)
   std::map<std::string, std::map<std::string, uint32_t>> rdma;
 };
 
@@ -91,6 +101,7 @@ Result<Resources> ParseResources(const json::Field& field);
 uint64_t CpuSharesToWeight(uint64_t shares);      // 0 -> 0 (unset)
 uint64_t BlkioWeightToIoWeight(uint64_t weight);  // 0 -> 0 (unset)
 // v1 memory+swap -> v2 memory.swap.max; errors when swap < limit.
+// -1 means "max"; 0 means unset (nothing to write).
 Result<int64_t> MemorySwapToV2(int64_t swap, int64_t limit);
 
 }  // namespace berth::cgroups

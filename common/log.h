@@ -51,7 +51,14 @@ std::string Render(Format format, Level level, std::string_view message, std::st
 
 }  // namespace berth::log
 
-#define BLOG(level)                                        \
-  if (!::berth::log::Enabled(::berth::log::Level::level)) { \
-  } else                                                   \
-    ::berth::log::Line(::berth::log::Level::level)
+namespace berth::log {
+// Turns `Line(...) << a << b` into a void expression for BLOG's ternary.
+struct Voidify {
+  void operator&(Line&) {}
+};
+}  // namespace berth::log
+
+// A ternary rather than if/else, so `if (x) BLOG(kWarn) << y;` is safe.
+#define BLOG(level)                                            \
+  !::berth::log::Enabled(::berth::log::Level::level) ? (void)0 \
+                                                     : ::berth::log::Voidify() & ::berth::log::Line(::berth::log::Level::level)

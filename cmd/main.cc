@@ -1,0 +1,41 @@
+// The `berth` multi-call binary. Invoked as `berth-runc` (or `runc`) it is
+// the runc-compatible runtime; otherwise the first argument picks the
+// subcommand.
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "cmd/runtime/cli.h"
+#include "common/file.h"
+#include "generated/version.h"
+
+namespace {
+
+int Usage(FILE* out) {
+  std::fprintf(out,
+               "usage: berth <command> [arguments]\n\n"
+               "commands:\n"
+               "  runtime   the OCI runtime, runc-compatible (also installed as berth-runc)\n"
+               "  version   print the version and the commit it was built from\n");
+  return out == stderr ? 2 : 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  std::string self = berth::Basename(argv[0]);
+  if (self == "berth-runc" || self == "runc") return berth::cli::runtime::RuntimeMain(args);
+  if (args.empty()) return Usage(stderr);
+  const std::string& command = args.front();
+  std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (command == "runtime") return berth::cli::runtime::RuntimeMain(rest);
+  if (command == "version" || command == "--version") {
+    std::printf("berth %s\ncommit: %s\n", BERTH_VERSION, BERTH_GIT_COMMIT);
+    return 0;
+  }
+  if (command == "help" || command == "--help" || command == "-h") return Usage(stdout);
+  std::fprintf(stderr, "berth: unknown command \"%s\"\n", command.c_str());
+  return Usage(stderr);
+}

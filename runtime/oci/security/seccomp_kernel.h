@@ -1,0 +1,18 @@
+#pragma once
+// What the running kernel's seccomp(2) accepts.
+
+#include <linux/seccomp.h>
+
+// Linux 5.19; Debian 12's headers have it, older ones may not.
+#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
+#endif
+
+namespace berth::runtime::security {
+
+// True when seccomp(SECCOMP_SET_MODE_FILTER, flags, ...) would accept
+// `flags`: probed with a NULL program, which a kernel that knows every bit
+// answers with EFAULT (libseccomp probes the same way). Installs nothing.
+bool KernelAcceptsSeccompFlags(unsigned int flags);
+
+}  // namespace berth::runtime::security
