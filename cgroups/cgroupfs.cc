@@ -16,7 +16,9 @@
 
 namespace berth::cgroups {
 
-std::string KnobPath(std::string_view dir, std::string_view file) { return PathJoin(dir, file); }
+std::string KnobPath(std::string_view dir, std::string_view file) {
+  return PathJoin(dir, file);
+}
 
 bool KnobExists(std::string_view dir, std::string_view file) {
   struct stat st {};
@@ -30,7 +32,9 @@ KnobWriteObserver& Observer() {
 }
 }  // namespace
 
-void SetKnobWriteObserverForTest(KnobWriteObserver observer) { Observer() = std::move(observer); }
+void SetKnobWriteObserverForTest(KnobWriteObserver observer) {
+  Observer() = std::move(observer);
+}
 
 Status WriteKnob(std::string_view dir, std::string_view file, std::string_view value) {
   std::string path = KnobPath(dir, file);
@@ -72,7 +76,8 @@ Result<std::vector<std::string>> ReadKnobWords(std::string_view dir, std::string
   std::string text = BERTH_TRY(ReadKnob(dir, file));
   std::vector<std::string> words;
   for (const std::string& line : Split(text, '\n')) {
-    for (std::string& w : SplitNonEmpty(line, ' ')) words.push_back(std::move(w));
+    for (std::string& w : SplitNonEmpty(line, ' '))
+      words.push_back(std::move(w));
   }
   return words;
 }
@@ -110,9 +115,12 @@ Result<std::vector<uint64_t>> ParseUintList(std::string_view text, std::string_v
   return out;
 }
 
-std::string V2Limit(int64_t value) { return value < 0 ? "max" : std::to_string(value); }
+std::string V2Limit(int64_t value) {
+  return value < 0 ? "max" : std::to_string(value);
+}
 
-std::string RdmaLimitLine(const std::string& device, const std::map<std::string, uint32_t>& limits) {
+std::string RdmaLimitLine(const std::string& device,
+                          const std::map<std::string, uint32_t>& limits) {
   std::string line;
   auto handles = limits.find("hcaHandles");
   auto objects = limits.find("hcaObjects");
@@ -146,11 +154,22 @@ Result<std::vector<std::string>> ChildCgroups(const std::string& dir) {
   return out;
 }
 
-Status CollectProcs(const std::string& dir, std::vector<pid_t>* pids) {
-  for (pid_t pid : BERTH_TRY(ReadProcs(dir))) pids->push_back(pid);
-  for (const std::string& child : BERTH_TRY(ChildCgroups(dir))) {
-    BERTH_TRY(CollectProcs(child, pids));
+// A sub-cgroup may vanish while it is walked (the container removes its
+// own children); only the top directory must exist.
+Status CollectProcs(const std::string& dir, std::vector<pid_t>* pids, bool top) {
+  Result<std::vector<pid_t>> procs = ReadProcs(dir);
+  if (!procs.ok()) {
+    if (!top && procs.error().sys_errno() == ENOENT) return Ok();
+    return std::move(procs).error();
   }
+  pids->insert(pids->end(), procs->begin(), procs->end());
+  Result<std::vector<std::string>> children = ChildCgroups(dir);
+  if (!children.ok()) {
+    if (!top && children.error().sys_errno() == ENOENT) return Ok();
+    return std::move(children).error();
+  }
+  for (const std::string& child : *children)
+    BERTH_TRY(CollectProcs(child, pids, false));
   return Ok();
 }
 
@@ -168,7 +187,7 @@ Status RmdirRetrying(const std::string& dir) {
 
 Result<std::vector<pid_t>> ReadProcsRecursive(std::string_view dir) {
   std::vector<pid_t> pids;
-  BERTH_TRY(CollectProcs(std::string(dir), &pids));
+  BERTH_TRY(CollectProcs(std::string(dir), &pids, true));
   std::sort(pids.begin(), pids.end());
   pids.erase(std::unique(pids.begin(), pids.end()), pids.end());
   return pids;
@@ -203,7 +222,8 @@ Status RemoveCgroup(const std::string& dir) {
     if (children.error().sys_errno() == ENOENT) return Ok();
     return std::move(children).error();
   }
-  for (const std::string& child : *children) BERTH_TRY(RemoveCgroup(child));
+  for (const std::string& child : *children)
+    BERTH_TRY(RemoveCgroup(child));
   return RmdirRetrying(dir);
 }
 
@@ -232,7 +252,8 @@ Status CheckConfined(const std::string& key, const std::string& dir, const std::
   if (clean && dir != root && IsWithin(dir, root)) return Ok();
   return Error(Errc::kInvalidArgument, "cgroup placement: `" + dir + "` (" + key +
                                            ") is not a clean path strictly below the berth "
-                                           "root `" + root + "`; refusing to touch it");
+                                           "root `" +
+                                           root + "`; refusing to touch it");
 }
 
 Result<std::vector<std::string>> MakeCgroupDirs(const std::string& root, const std::string& dir) {
@@ -252,7 +273,8 @@ Result<std::vector<std::string>> MakeCgroupDirs(const std::string& root, const s
 }
 
 void RemoveCreated(const std::vector<std::string>& created) {
-  for (auto it = created.rbegin(); it != created.rend(); ++it) (void)::rmdir(it->c_str());
+  for (auto it = created.rbegin(); it != created.rend(); ++it)
+    (void)::rmdir(it->c_str());
 }
 
 void SleepMs(int ms) {

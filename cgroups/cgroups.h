@@ -83,9 +83,9 @@ struct ResolveOptions {
   // path in every hierarchy; a relative one ("berth-test-1") is beneath the
   // own cgroup of each hierarchy (which differ on v1).
   std::string berth_root;
-  std::string cgroups_path;   // OCI linux.cgroupsPath; "" = "<berth root>/<container id>"
+  std::string cgroups_path;  // OCI linux.cgroupsPath; "" = "<berth root>/<container id>"
   std::string container_id;
-  pid_t self_pid = 0;         // whose /proc/<pid>/cgroup gives "own cgroup"; 0 = self
+  pid_t self_pid = 0;  // whose /proc/<pid>/cgroup gives "own cgroup"; 0 = self
 };
 // Pure given the layout and the content of /proc/<pid>/cgroup.
 Result<Placement> Resolve(const Layout& layout, const ResolveOptions& options,

@@ -13,9 +13,12 @@ namespace berth::cgroups {
 
 const char* ModeName(Mode mode) {
   switch (mode) {
-    case Mode::kV1: return "v1";
-    case Mode::kHybrid: return "hybrid";
-    case Mode::kV2: return "v2";
+    case Mode::kV1:
+      return "v1";
+    case Mode::kHybrid:
+      return "hybrid";
+    case Mode::kV2:
+      return "v2";
   }
   return "unknown";
 }
@@ -32,11 +35,11 @@ namespace {
 // The v1 subsystems a kernel can bind to a hierarchy (the first column of
 // /proc/cgroups); anything else in the super options is a mount flag.
 const std::set<std::string, std::less<>> kV1Controllers = {
-    "blkio",   "cpu",       "cpuacct", "cpuset",     "devices", "freezer", "hugetlb", "memory",
-    "misc",    "net_cls",   "net_prio", "perf_event", "pids",    "rdma",    "debug"};
+    "blkio", "cpu",     "cpuacct",  "cpuset",     "devices", "freezer", "hugetlb", "memory",
+    "misc",  "net_cls", "net_prio", "perf_event", "pids",    "rdma",    "debug"};
 
 struct MountEntry {
-  std::string root;        // the cgroup shown at the mount point
+  std::string root;  // the cgroup shown at the mount point
   std::string mountpoint;
   std::string fstype;
   std::string super_options;
@@ -62,7 +65,8 @@ std::string Unescape(std::string_view s) {
 Result<MountEntry> ParseMountLine(const std::string& line) {
   std::vector<std::string> f = SplitNonEmpty(line, ' ');
   size_t sep = 6;
-  while (sep < f.size() && f[sep] != "-") ++sep;
+  while (sep < f.size() && f[sep] != "-")
+    ++sep;
   if (sep + 2 >= f.size()) {
     return Error(Errc::kInvalidArgument, "mountinfo: malformed line \"" + line + "\"");
   }

@@ -43,7 +43,9 @@ DeviceRule RuleOf(const DeviceKey& key, uint8_t access, bool allow) {
   return rule;
 }
 
-DeviceRule Wildcard(bool allow) { return DeviceRule{allow, 'a', std::nullopt, std::nullopt, "rwm"}; }
+DeviceRule Wildcard(bool allow) {
+  return DeviceRule{allow, 'a', std::nullopt, std::nullopt, "rwm"};
+}
 
 bool Matches(const DeviceKey& key, char type, uint32_t major, uint32_t minor) {
   return key.type == type && (key.major < 0 || key.major == major) &&
@@ -81,7 +83,8 @@ std::string DeviceRuleString(const DeviceRule& rule) {
 
 Result<DeviceEmulator> DeviceEmulator::FromRules(const std::vector<DeviceRule>& rules) {
   DeviceEmulator e;
-  for (const DeviceRule& rule : rules) BERTH_TRY(e.Apply(rule));
+  for (const DeviceRule& rule : rules)
+    BERTH_TRY(e.Apply(rule));
   return e;
 }
 
@@ -130,7 +133,8 @@ Status DeviceEmulator::Apply(const DeviceRule& rule) {
 
 std::vector<DeviceRule> DeviceEmulator::Exceptions() const {
   std::vector<DeviceRule> out;
-  for (const auto& [key, bits] : rules_) out.push_back(RuleOf(key, bits, !default_allow_));
+  for (const auto& [key, bits] : rules_)
+    out.push_back(RuleOf(key, bits, !default_allow_));
   return out;
 }
 
@@ -146,7 +150,8 @@ std::vector<DeviceRule> DeviceEmulator::Transition(const DeviceEmulator& target)
   }
   for (const auto& [key, old_bits] : *old_rules) {
     auto it = target.rules_.find(key);
-    uint8_t dropped = old_bits & static_cast<uint8_t>(~(it == target.rules_.end() ? 0 : it->second));
+    uint8_t dropped =
+        old_bits & static_cast<uint8_t>(~(it == target.rules_.end() ? 0 : it->second));
     if (dropped != 0) out.push_back(RuleOf(key, dropped, target.default_allow_));
   }
   for (const auto& [key, new_bits] : target.rules_) {

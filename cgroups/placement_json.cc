@@ -15,13 +15,15 @@ namespace bj = boost::json;
 
 bj::object ToObject(const std::map<std::string, std::string>& m) {
   bj::object o;
-  for (const auto& [k, v] : m) o[k] = v;
+  for (const auto& [k, v] : m)
+    o[k] = v;
   return o;
 }
 
 Result<std::map<std::string, std::string>> FromObject(const json::Field& f) {
   std::map<std::string, std::string> out;
-  for (auto& [k, v] : BERTH_TRY(f.StringMap())) out[k] = std::move(v);
+  for (auto& [k, v] : BERTH_TRY(f.StringMap()))
+    out[k] = std::move(v);
   return out;
 }
 

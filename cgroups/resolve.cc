@@ -31,7 +31,8 @@ Result<std::map<std::string, std::string>> ParseProcCgroup(std::string_view text
       if (id == "0") out[kUnified] = path;
       continue;
     }
-    for (const std::string& c : SplitNonEmpty(controllers, ',')) out[c] = path;
+    for (const std::string& c : SplitNonEmpty(controllers, ','))
+      out[c] = path;
   }
   return out;
 }
@@ -60,7 +61,9 @@ std::vector<Hierarchy> Hierarchies(const Layout& layout) {
 }
 
 // Confines a user-supplied path: "a/../../b" -> "/b".
-std::string Confined(const std::string& path) { return CleanPath("/" + path); }
+std::string Confined(const std::string& path) {
+  return CleanPath("/" + path);
+}
 
 Result<std::string> BerthRoot(const Hierarchy& h, const ResolveOptions& options,
                               const std::map<std::string, std::string>& own) {
@@ -121,8 +124,8 @@ Result<Placement> Resolve(const Layout& layout, const ResolveOptions& options,
     placement.roots[h.key] = BERTH_TRY(DirOf(h, root));
   }
   if (placement.paths.empty()) {
-    return Error(Errc::kNotFound, "resolve cgroup: no hierarchy is mounted under `" +
-                                      layout.mount_root + "`");
+    return Error(Errc::kNotFound,
+                 "resolve cgroup: no hierarchy is mounted under `" + layout.mount_root + "`");
   }
   return placement;
 }

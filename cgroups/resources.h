@@ -16,7 +16,7 @@ namespace berth::cgroups {
 
 struct DeviceRule {
   bool allow = false;
-  char type = 'a';  // 'a' all, 'b' block, 'c' char
+  char type = 'a';               // 'a' all, 'b' block, 'c' char
   std::optional<int64_t> major;  // unset = wildcard
   std::optional<int64_t> minor;
   std::string access;  // subset of "rwm"; "" = "rwm"

@@ -11,7 +11,9 @@ namespace {
 
 using json::Field;
 
-Status ExpectObject(const Field& f) { return f.ExpectObject(); }
+Status ExpectObject(const Field& f) {
+  return f.ExpectObject();
+}
 
 Result<bool> RequiredBool(const Field& f) {
   if (!f.present()) return f.Invalid("required field missing");
@@ -49,7 +51,8 @@ Result<DeviceRule> ParseDevice(const Field& f) {
 
 Result<std::vector<DeviceRule>> ParseDevices(const Field& f) {
   std::vector<DeviceRule> out;
-  for (const Field& item : BERTH_TRY(f.Items())) out.push_back(BERTH_TRY(ParseDevice(item)));
+  for (const Field& item : BERTH_TRY(f.Items()))
+    out.push_back(BERTH_TRY(ParseDevice(item)));
   return out;
 }
 
@@ -180,7 +183,8 @@ Result<std::map<std::string, std::map<std::string, uint32_t>>> ParseRdma(const F
 
 Result<std::map<std::string, std::string>> ParseUnified(const Field& f) {
   std::map<std::string, std::string> out;
-  for (auto& [key, value] : BERTH_TRY(f.StringMap())) out[key] = value;
+  for (auto& [key, value] : BERTH_TRY(f.StringMap()))
+    out[key] = value;
   return out;
 }
 
@@ -209,15 +213,15 @@ std::vector<DeviceRule> RuncDefaultAllowedDevices() {
   return {
       chr(std::nullopt, std::nullopt, "m"),  // mknod of any char device
       DeviceRule{true, 'b', std::nullopt, std::nullopt, "m"},
-      chr(1, 3, "rwm"),   // /dev/null
-      chr(1, 8, "rwm"),   // /dev/random
-      chr(1, 7, "rwm"),   // /dev/full
-      chr(5, 0, "rwm"),   // /dev/tty
-      chr(1, 5, "rwm"),   // /dev/zero
-      chr(1, 9, "rwm"),   // /dev/urandom
+      chr(1, 3, "rwm"),               // /dev/null
+      chr(1, 8, "rwm"),               // /dev/random
+      chr(1, 7, "rwm"),               // /dev/full
+      chr(5, 0, "rwm"),               // /dev/tty
+      chr(1, 5, "rwm"),               // /dev/zero
+      chr(1, 9, "rwm"),               // /dev/urandom
       chr(136, std::nullopt, "rwm"),  // /dev/pts/*
-      chr(5, 2, "rwm"),   // /dev/ptmx
-      chr(10, 200, "rwm"),  // /dev/net/tun
+      chr(5, 2, "rwm"),               // /dev/ptmx
+      chr(10, 200, "rwm"),            // /dev/net/tun
   };
 }
 
@@ -244,13 +248,13 @@ Result<int64_t> MemorySwapToV2(int64_t swap, int64_t limit) {
   if (swap == -1 || swap == 0) return swap;
   if (limit == -1) return swap;
   if (limit == 0) {
-    return Error(Errc::kInvalidArgument, "memory.swap: unable to set swap limit without memory limit");
+    return Error(Errc::kInvalidArgument, "unable to set a swap limit without a memory limit");
   }
   if (limit < 0) {
-    return Error(Errc::kInvalidArgument, "memory.limit: invalid value " + std::to_string(limit));
+    return Error(Errc::kInvalidArgument, "invalid memory limit " + std::to_string(limit));
   }
   if (swap < limit) {
-    return Error(Errc::kInvalidArgument, "memory.swap: memory+swap limit (" + std::to_string(swap) +
+    return Error(Errc::kInvalidArgument, "memory+swap limit (" + std::to_string(swap) +
                                              ") should be >= memory limit (" +
                                              std::to_string(limit) + ")");
   }

@@ -20,7 +20,8 @@ void PutIf(bj::object& o, const char* key, uint64_t v) {
 
 bj::array Array(const std::vector<uint64_t>& v) {
   bj::array a;
-  for (uint64_t x : v) a.emplace_back(x);
+  for (uint64_t x : v)
+    a.emplace_back(x);
   return a;
 }
 
@@ -50,7 +51,8 @@ bj::object Cpuset(const CpusetStats& c) {
   bj::object o;
   auto list = [](const std::vector<uint16_t>& v) {
     bj::array a;
-    for (uint16_t x : v) a.emplace_back(x);
+    for (uint16_t x : v)
+      a.emplace_back(x);
     return a;
   };
   if (!c.cpus.empty()) o["cpus"] = list(c.cpus);
@@ -85,7 +87,8 @@ bj::object Memory(const MemoryStats& m) {
   o["kernelTCP"] = Entry(m.kernel_tcp);
   if (!m.raw.empty()) {
     bj::object raw;
-    for (const auto& [k, v] : m.raw) raw[k] = v;
+    for (const auto& [k, v] : m.raw)
+      raw[k] = v;
     o["raw"] = std::move(raw);
   }
   return o;
@@ -139,11 +142,13 @@ Result<std::vector<uint16_t>> ParseCpuList(std::string_view text) {
     size_t dash = part.find('-');
     uint16_t first = BERTH_TRY(ParseInt<uint16_t>(part.substr(0, dash), "cpu list"));
     uint16_t last = first;
-    if (dash != std::string::npos) last = BERTH_TRY(ParseInt<uint16_t>(part.substr(dash + 1), "cpu list"));
+    if (dash != std::string::npos)
+      last = BERTH_TRY(ParseInt<uint16_t>(part.substr(dash + 1), "cpu list"));
     if (last < first) {
       return Error(Errc::kInvalidArgument, "cpu list: bad range \"" + part + "\"");
     }
-    for (uint32_t i = first; i <= last; ++i) out.push_back(static_cast<uint16_t>(i));
+    for (uint32_t i = first; i <= last; ++i)
+      out.push_back(static_cast<uint16_t>(i));
   }
   return out;
 }

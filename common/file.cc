@@ -63,7 +63,9 @@ Status WriteFile(const std::string& path, std::string_view data, mode_t mode) {
   return WriteAll(fd.get(), data, path);
 }
 
-Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode) {
+Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode,
+                       Durability durability) {
+  bool sync = durability == Durability::kPowerLoss;
   std::string dir = Dirname(path);
   std::string tmp = PathJoin(dir, "." + Basename(path) + ".tmp-XXXXXX");
   int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
@@ -75,8 +77,9 @@ Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mo
   };
   if (::fchmod(fd, mode) != 0) return fail(Error::Sys("fchmod", tmp));
   if (Status s = WriteAll(fd, data, tmp); !s) return fail(std::move(s).error());
-  if (::fsync(fd) != 0) return fail(Error::Sys("fsync", tmp));
+  if (sync && ::fsync(fd) != 0) return fail(Error::Sys("fsync", tmp));
   if (::rename(tmp.c_str(), path.c_str()) != 0) return fail(Error::Sys("rename", tmp + " to " + path));
+  if (!sync) return Ok();
   UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dfd && ::fsync(dfd.get()) != 0) return Error::Sys("fsync", dir);
   return Ok();

@@ -19,7 +19,15 @@ Result<std::string> ReadFileAt(int dirfd, const std::string& path);
 // Writes with O_WRONLY|O_TRUNC (cgroup and procfs knobs; no create).
 Status WriteExisting(const std::string& path, std::string_view data);
 Status WriteFile(const std::string& path, std::string_view data, mode_t mode = 0644);
-Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode = 0644);
+// What an atomic write must survive. Both leave the old or the new content,
+// never a torn file, across a kill -9 of the writer (rename is atomic).
+// kPowerLoss also fsyncs the file and its directory, for state that outlives
+// a reboot (images, the apiserver's store); state describing live processes
+// (the runtime's container state, on tmpfs under /run normally) dies with
+// them and needs only kProcessCrash, as runc writes it.
+enum class Durability { kPowerLoss, kProcessCrash };
+Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode = 0644,
+                       Durability durability = Durability::kPowerLoss);
 
 Result<UniqueFd> Open(const std::string& path, int flags, mode_t mode = 0);
 bool PathExists(const std::string& path);

@@ -30,7 +30,8 @@ inline BpfRun RunDeviceProgram(const std::vector<bpf_insn>& prog, uint32_t acces
       return out;
     }
     const bpf_insn& i = prog[pc++];
-    uint64_t src = (BPF_SRC(i.code) == BPF_X) ? r[i.src_reg] : static_cast<uint64_t>(static_cast<int64_t>(i.imm));
+    uint64_t src = (BPF_SRC(i.code) == BPF_X) ? r[i.src_reg]
+                                              : static_cast<uint64_t>(static_cast<int64_t>(i.imm));
     switch (i.code) {
       case BPF_LDX | BPF_W | BPF_MEM: {
         if (i.src_reg != BPF_REG_1 || i.off < 0 || i.off > 8 || i.off % 4 != 0) {
@@ -40,10 +41,18 @@ inline BpfRun RunDeviceProgram(const std::vector<bpf_insn>& prog, uint32_t acces
         r[i.dst_reg] = ctx[i.off / 4];
         break;
       }
-      case BPF_ALU | BPF_AND | BPF_K: r[i.dst_reg] = static_cast<uint32_t>(r[i.dst_reg] & src); break;
-      case BPF_ALU | BPF_RSH | BPF_K: r[i.dst_reg] = static_cast<uint32_t>(r[i.dst_reg]) >> i.imm; break;
-      case BPF_ALU | BPF_MOV | BPF_X: r[i.dst_reg] = static_cast<uint32_t>(src); break;
-      case BPF_ALU64 | BPF_MOV | BPF_K: r[i.dst_reg] = src; break;
+      case BPF_ALU | BPF_AND | BPF_K:
+        r[i.dst_reg] = static_cast<uint32_t>(r[i.dst_reg] & src);
+        break;
+      case BPF_ALU | BPF_RSH | BPF_K:
+        r[i.dst_reg] = static_cast<uint32_t>(r[i.dst_reg]) >> i.imm;
+        break;
+      case BPF_ALU | BPF_MOV | BPF_X:
+        r[i.dst_reg] = static_cast<uint32_t>(src);
+        break;
+      case BPF_ALU64 | BPF_MOV | BPF_K:
+        r[i.dst_reg] = src;
+        break;
       case BPF_JMP | BPF_JNE | BPF_K:
       case BPF_JMP | BPF_JNE | BPF_X:
         if (r[i.dst_reg] != src) pc += i.off;
@@ -52,7 +61,9 @@ inline BpfRun RunDeviceProgram(const std::vector<bpf_insn>& prog, uint32_t acces
       case BPF_JMP | BPF_JEQ | BPF_X:
         if (r[i.dst_reg] == src) pc += i.off;
         break;
-      case BPF_JMP | BPF_JA: pc += i.off; break;
+      case BPF_JMP | BPF_JA:
+        pc += i.off;
+        break;
       case BPF_JMP | BPF_EXIT:
         out.ok = true;
         out.r0 = r[0];

@@ -1,8 +1,8 @@
-#include <gtest/gtest.h>
+#include "cgroups/cgroupfs.h"
 
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 
-#include "cgroups/cgroupfs.h"
 #include "cgroups/tests/test_util.h"
 
 namespace berth::cgroups {

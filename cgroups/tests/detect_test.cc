@@ -31,7 +31,8 @@ TEST(DetectTest, HybridLikeThisHost) {
       {"memory", "/sys/fs/cgroup/memory"},   {"name=systemd", "/sys/fs/cgroup/systemd"},
       {"pids", "/sys/fs/cgroup/pids"}};
   EXPECT_EQ(l->v1_mounts, want);
-  for (const auto& [key, root] : l->v1_mount_roots) EXPECT_EQ(root, "/") << key;
+  for (const auto& [key, root] : l->v1_mount_roots)
+    EXPECT_EQ(root, "/") << key;
 }
 
 // CentOS 7 style: comounted cpu,cpuacct and net_cls,net_prio; mount flags
@@ -78,8 +79,7 @@ TEST(DetectTest, NothingMounted) {
 }
 
 TEST(DetectTest, OctalEscapesAndMalformedLines) {
-  std::string info =
-      "40 31 0:38 / /tmp/cg\\040root rw,relatime - cgroup2 cgroup2 rw\n";
+  std::string info = "40 31 0:38 / /tmp/cg\\040root rw,relatime - cgroup2 cgroup2 rw\n";
   Result<Layout> l = ParseLayout(info, "/tmp/cg root");
   ASSERT_TRUE(l.ok()) << l.error().str();
   EXPECT_EQ(l->unified_mount, "/tmp/cg root");

@@ -1,10 +1,10 @@
-#include <linux/bpf.h>
+#include "cgroups/device_rules.h"
 
 #include <gtest/gtest.h>
+#include <linux/bpf.h>
 
 #include <random>
 
-#include "cgroups/device_rules.h"
 #include "cgroups/tests/bpf_interpreter.h"
 #include "cgroups/v2/device_program.h"
 
@@ -19,13 +19,15 @@ DeviceRule Rule(bool allow, char type, std::optional<int64_t> major, std::option
 // runc's default for a container: deny all, then its allowed devices.
 std::vector<DeviceRule> RuncDefault() {
   std::vector<DeviceRule> rules = {Rule(false, 'a', std::nullopt, std::nullopt, "rwm")};
-  for (const DeviceRule& d : RuncDefaultAllowedDevices()) rules.push_back(d);
+  for (const DeviceRule& d : RuncDefaultAllowedDevices())
+    rules.push_back(d);
   return rules;
 }
 
 std::vector<std::string> Strings(const std::vector<DeviceRule>& rules) {
   std::vector<std::string> out;
-  for (const DeviceRule& r : rules) out.push_back((r.allow ? "allow " : "deny ") + DeviceRuleString(r));
+  for (const DeviceRule& r : rules)
+    out.push_back((r.allow ? "allow " : "deny ") + DeviceRuleString(r));
   return out;
 }
 
@@ -46,10 +48,10 @@ TEST(DeviceEmulatorTest, TransitionFromFreshCgroupMatchesRunc) {
   auto target = DeviceEmulator::FromRules(RuncDefault());
   ASSERT_TRUE(target.ok()) << target.error().str();
   EXPECT_FALSE(target->default_allow());
-  std::vector<std::string> want = {
-      "deny a *:* rwm", "allow b *:* m",     "allow c *:* m",     "allow c 1:3 rwm",
-      "allow c 1:5 rwm", "allow c 1:7 rwm",  "allow c 1:8 rwm",   "allow c 1:9 rwm",
-      "allow c 5:0 rwm", "allow c 5:2 rwm",  "allow c 10:200 rwm", "allow c 136:* rwm"};
+  std::vector<std::string> want = {"deny a *:* rwm",  "allow b *:* m",      "allow c *:* m",
+                                   "allow c 1:3 rwm", "allow c 1:5 rwm",    "allow c 1:7 rwm",
+                                   "allow c 1:8 rwm", "allow c 1:9 rwm",    "allow c 5:0 rwm",
+                                   "allow c 5:2 rwm", "allow c 10:200 rwm", "allow c 136:* rwm"};
   EXPECT_EQ(Strings(current->Transition(*target)), want);
 }
 
@@ -67,7 +69,7 @@ TEST(DeviceEmulatorTest, ReadBackAndMinimalUpdate) {
 
   std::vector<DeviceRule> update = RuncDefault();
   update.push_back(Rule(false, 'c', 10, 200, "w"));  // tun: read-only now
-  update.push_back(Rule(true, 'c', 4, 64, "rw"));     // ttyS0
+  update.push_back(Rule(true, 'c', 4, 64, "rw"));    // ttyS0
   auto next = DeviceEmulator::FromRules(update);
   ASSERT_TRUE(next.ok());
   std::vector<std::string> want = {"deny c 10:200 w", "allow c 4:64 rw"};
@@ -75,8 +77,8 @@ TEST(DeviceEmulatorTest, ReadBackAndMinimalUpdate) {
 }
 
 TEST(DeviceEmulatorTest, DenyListMode) {
-  auto e = DeviceEmulator::FromRules({Rule(true, 'a', std::nullopt, std::nullopt, "rwm"),
-                                      Rule(false, 'c', 1, 3, "w")});
+  auto e = DeviceEmulator::FromRules(
+      {Rule(true, 'a', std::nullopt, std::nullopt, "rwm"), Rule(false, 'c', 1, 3, "w")});
   ASSERT_TRUE(e.ok());
   EXPECT_TRUE(e->default_allow());
   EXPECT_FALSE(e->Allows('c', 1, 3, kAccWrite));
@@ -126,8 +128,8 @@ TEST(DeviceEmulatorTest, RefusesHolesInWildcards) {
             std::string::npos)
       << e.error().str();
   // A removal the wildcard does not overlap is fine.
-  EXPECT_TRUE(DeviceEmulator::FromRules({Rule(true, 'c', std::nullopt, std::nullopt, "m"),
-                                         Rule(false, 'c', 1, 3, "w")})
+  EXPECT_TRUE(DeviceEmulator::FromRules(
+                  {Rule(true, 'c', std::nullopt, std::nullopt, "m"), Rule(false, 'c', 1, 3, "w")})
                   .ok());
 }
 
@@ -156,7 +158,7 @@ TEST(DeviceProgramTest, RuncDefault) {
   ASSERT_TRUE(e.ok());
   auto prog = v2::DeviceProgram(*e);
   ASSERT_TRUE(prog.ok()) << prog.error().str();
-  EXPECT_TRUE(ProgramAllows(*prog, 'c', 1, 3, kAccWrite));            // /dev/null
+  EXPECT_TRUE(ProgramAllows(*prog, 'c', 1, 3, kAccWrite));               // /dev/null
   EXPECT_TRUE(ProgramAllows(*prog, 'c', 136, 0, kAccRead | kAccWrite));  // a pty
   EXPECT_TRUE(ProgramAllows(*prog, 'b', 8, 0, kAccMknod));
   EXPECT_FALSE(ProgramAllows(*prog, 'b', 8, 0, kAccRead));
@@ -208,8 +210,8 @@ TEST(DeviceProgramTest, AgreesWithTheEmulator) {
           for (uint8_t access = 1; access <= kAccAll; ++access) {
             ASSERT_EQ(ProgramAllows(*prog, type, major, minor, access),
                       e->Allows(type, major, minor, access))
-                << "round " << round << " " << type << " " << major << ":" << minor
-                << " access " << int(access);
+                << "round " << round << " " << type << " " << major << ":" << minor << " access "
+                << int(access);
           }
         }
       }

@@ -12,11 +12,10 @@ TEST(PlacementJsonTest, RoundTrip) {
   p.relative = {{"memory", "/a/c"}, {"unified", "/a/c"}};
   p.roots = {{"memory", "/sys/fs/cgroup/memory/a"}, {"unified", "/sys/fs/cgroup/unified/a"}};
   std::string json = PlacementToJson(p);
-  EXPECT_EQ(json,
-            R"({"mode":"hybrid","paths":{"memory":"/sys/fs/cgroup/memory/a/c",)"
-            R"("unified":"/sys/fs/cgroup/unified/a/c"},"relative":{"memory":"/a/c",)"
-            R"("unified":"/a/c"},"roots":{"memory":"/sys/fs/cgroup/memory/a",)"
-            R"("unified":"/sys/fs/cgroup/unified/a"}})");
+  EXPECT_EQ(json, R"({"mode":"hybrid","paths":{"memory":"/sys/fs/cgroup/memory/a/c",)"
+                  R"("unified":"/sys/fs/cgroup/unified/a/c"},"relative":{"memory":"/a/c",)"
+                  R"("unified":"/a/c"},"roots":{"memory":"/sys/fs/cgroup/memory/a",)"
+                  R"("unified":"/sys/fs/cgroup/unified/a"}})");
   Result<Placement> back = PlacementFromJson(json);
   ASSERT_TRUE(back.ok()) << back.error().str();
   EXPECT_EQ(back->mode, p.mode);

@@ -45,8 +45,7 @@ TEST(ResolveTest, RelativePathLikeRunc) {
   ASSERT_TRUE(p.ok()) << p.error().str();
   EXPECT_EQ(p->mode, Mode::kHybrid);
   EXPECT_EQ(p->paths.size(), 10u);
-  EXPECT_EQ(p->paths.at("memory"),
-            "/sys/fs/cgroup/memory/process_api/e1a1b143/berth-test-1/c1");
+  EXPECT_EQ(p->paths.at("memory"), "/sys/fs/cgroup/memory/process_api/e1a1b143/berth-test-1/c1");
   EXPECT_EQ(p->relative.at("memory"), "/process_api/e1a1b143/berth-test-1/c1");
   EXPECT_EQ(p->roots.at("memory"), "/sys/fs/cgroup/memory/process_api/e1a1b143");
   EXPECT_EQ(p->paths.at("cpu"), "/sys/fs/cgroup/cpu/berth-test-1/c1");
@@ -130,9 +129,9 @@ TEST(ResolveTest, TranslatesThroughTheMountRoot) {
   ASSERT_TRUE(l.ok());
   ResolveOptions o;
   o.container_id = "inner";
-  Result<Placement> p =
-      Resolve(*l, o, "3:memory:/kubepods/pod1/c1\n2:cpu,cpuacct:/kubepods/pod1/c1\n"
-                     "1:name=systemd:/kubepods/pod1/c1\n");
+  Result<Placement> p = Resolve(*l, o,
+                                "3:memory:/kubepods/pod1/c1\n2:cpu,cpuacct:/kubepods/pod1/c1\n"
+                                "1:name=systemd:/kubepods/pod1/c1\n");
   ASSERT_TRUE(p.ok()) << p.error().str();
   EXPECT_EQ(p->paths.at("memory"), "/sys/fs/cgroup/memory/inner");
   EXPECT_EQ(p->relative.at("memory"), "/kubepods/pod1/c1/inner");

@@ -130,7 +130,8 @@ TEST(ParseResourcesTest, ErrorsNameTheField) {
   EXPECT_EQ(ErrorOf(R"({"memory": 5})"), "linux.resources.memory: expected object, got number");
   EXPECT_EQ(ErrorOf(R"({"cpu": {"shares": -2}})"),
             "linux.resources.cpu.shares: value -2 must not be negative");
-  EXPECT_EQ(ErrorOf(R"({"cpu": {"cpus": 3}})"), "linux.resources.cpu.cpus: expected string, got number");
+  EXPECT_EQ(ErrorOf(R"({"cpu": {"cpus": 3}})"),
+            "linux.resources.cpu.cpus: expected string, got number");
   EXPECT_EQ(ErrorOf(R"({"pids": {"limit": true}})"),
             "linux.resources.pids.limit: expected integer, got boolean");
   EXPECT_EQ(ErrorOf(R"({"devices": [{"access": "rwm"}]})"),

@@ -1,9 +1,10 @@
+#include "cgroups/stats.h"
+
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
 
 #include "cgroups/cgroups.h"
-#include "cgroups/stats.h"
 #include "cgroups/tests/test_util.h"
 #include "cgroups/v2/controllers.h"
 
@@ -49,8 +50,9 @@ TEST(StatsTest, V2FromFiles) {
              {"memory.swap.current", "100\n"},
              {"memory.swap.max", "max\n"},
              {"memory.events", "low 0\nhigh 0\nmax 5\noom 2\noom_kill 1\noom_group_kill 0\n"},
-             {"cpu.stat", "usage_usec 1500\nuser_usec 1000\nsystem_usec 500\nnr_periods 7\n"
-                          "nr_throttled 2\nthrottled_usec 30\nnr_bursts 0\nburst_usec 0\n"},
+             {"cpu.stat",
+              "usage_usec 1500\nuser_usec 1000\nsystem_usec 500\nnr_periods 7\n"
+              "nr_throttled 2\nthrottled_usec 30\nnr_bursts 0\nburst_usec 0\n"},
              {"pids.current", "3\n"},
              {"pids.max", "100\n"},
              {"io.stat", "8:0 rbytes=4096 wbytes=8192 rios=1 wios=2 dbytes=0 dios=0\n"},
@@ -122,8 +124,9 @@ TEST(StatsTest, BlkioAndHugetlbJson) {
   s.io_service_bytes = {{8, 0, "Read", 4096}};
   s.hugetlb["2MB"] = {1, 0, 0};
   std::string json = StatsToRuncJson(s);
-  EXPECT_NE(json.find(R"("blkio":{"ioServiceBytesRecursive":[{"major":8,"op":"Read","value":4096}]})"),
-            std::string::npos)
+  EXPECT_NE(
+      json.find(R"("blkio":{"ioServiceBytesRecursive":[{"major":8,"op":"Read","value":4096}]})"),
+      std::string::npos)
       << json;
   EXPECT_NE(json.find(R"("hugetlb":{"2MB":{"usage":1,"failcnt":0}})"), std::string::npos) << json;
 }
@@ -138,7 +141,8 @@ TEST(StatsTest, ParseCpuList) {
 
 TEST(StatsTest, IoStatParser) {
   Stats s;
-  ASSERT_TRUE(v2::ParseIoStat("259:0 rbytes=1 wbytes=2 rios=3 wios=4 dbytes=5 dios=6\n\n", &s).ok());
+  ASSERT_TRUE(
+      v2::ParseIoStat("259:0 rbytes=1 wbytes=2 rios=3 wios=4 dbytes=5 dios=6\n\n", &s).ok());
   ASSERT_EQ(s.io_service_bytes.size(), 2u);
   EXPECT_EQ(s.io_service_bytes[0].major, 259u);
   EXPECT_EQ(s.io_serviced[0].value, 3u);

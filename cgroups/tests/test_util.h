@@ -70,14 +70,14 @@ class WriteRecorder {
   std::vector<std::pair<std::string, std::string>> writes_;
 };
 
-#define ASSERT_OK(expr)                                                   \
-  do {                                                                    \
-    auto&& assert_ok_result_ = (expr);                                    \
+#define ASSERT_OK(expr)                                                     \
+  do {                                                                      \
+    auto&& assert_ok_result_ = (expr);                                      \
     ASSERT_TRUE(assert_ok_result_.ok()) << assert_ok_result_.error().str(); \
   } while (0)
-#define EXPECT_OK(expr)                                                   \
-  do {                                                                    \
-    auto&& expect_ok_result_ = (expr);                                    \
+#define EXPECT_OK(expr)                                                     \
+  do {                                                                      \
+    auto&& expect_ok_result_ = (expr);                                      \
     EXPECT_TRUE(expect_ok_result_.ok()) << expect_ok_result_.error().str(); \
   } while (0)
 

@@ -1,9 +1,8 @@
 // The v1/hybrid driver against a fake tree shaped like this host: one
 // directory per controller, name=systemd, and an unified hierarchy.
 
-#include <signal.h>
-
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include "cgroups/tests/test_util.h"
 #include "cgroups/v1/driver.h"
@@ -16,9 +15,9 @@ using testing::WriteRecorder;
 using testing::WriteTree;
 
 const std::map<std::string, std::string> kHierarchies = {
-    {"blkio", "blkio"},     {"cpu", "cpu"},         {"cpuacct", "cpuacct"},
-    {"cpuset", "cpuset"},   {"devices", "devices"}, {"freezer", "freezer"},
-    {"memory", "memory"},   {"pids", "pids"},       {"name=systemd", "systemd"},
+    {"blkio", "blkio"},    {"cpu", "cpu"},         {"cpuacct", "cpuacct"},
+    {"cpuset", "cpuset"},  {"devices", "devices"}, {"freezer", "freezer"},
+    {"memory", "memory"},  {"pids", "pids"},       {"name=systemd", "systemd"},
     {"unified", "unified"}};
 
 class V1DriverTest : public ::testing::Test {
@@ -46,8 +45,8 @@ class V1DriverTest : public ::testing::Test {
       files[std::string("memory/berth/c1/") + f] = "9223372036854771712\n";
     }
     files["memory/berth/c1/memory.oom_control"] = "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n";
-    for (const char* f : {"cpu.shares", "cpu.cfs_period_us", "cpu.cfs_quota_us",
-                          "cpu.cfs_burst_us", "cpu.rt_period_us", "cpu.rt_runtime_us", "cpu.idle"}) {
+    for (const char* f : {"cpu.shares", "cpu.cfs_period_us", "cpu.cfs_quota_us", "cpu.cfs_burst_us",
+                          "cpu.rt_period_us", "cpu.rt_runtime_us", "cpu.idle"}) {
       files[std::string("cpu/berth/c1/") + f] = "";
     }
     files["devices/berth/c1/devices.list"] = "a *:* rwm\n";
@@ -73,11 +72,10 @@ class V1DriverTest : public ::testing::Test {
 TEST_F(V1DriverTest, CreateInheritsCpusetWithinTheRoot) {
   WriteRecorder rec(tmp_.path());
   ASSERT_OK(driver_->Create());
-  std::vector<std::pair<std::string, std::string>> want = {
-      {"/cpuset/berth/cpuset.mems", "0"},
-      {"/cpuset/berth/cpuset.cpus", "0-3"},
-      {"/cpuset/berth/c1/cpuset.mems", "0"},
-      {"/cpuset/berth/c1/cpuset.cpus", "0-3"}};
+  std::vector<std::pair<std::string, std::string>> want = {{"/cpuset/berth/cpuset.mems", "0"},
+                                                           {"/cpuset/berth/cpuset.cpus", "0-3"},
+                                                           {"/cpuset/berth/c1/cpuset.mems", "0"},
+                                                           {"/cpuset/berth/c1/cpuset.cpus", "0-3"}};
   EXPECT_EQ(rec.writes(), want);
   EXPECT_EQ(Read(tmp_ / "cpuset/cpuset.cpus"), "0-3\n");  // the parent is only read
 }
@@ -131,8 +129,8 @@ TEST_F(V1DriverTest, MemoryUnlimitedLiftsSwapFirst) {
   r.memory = MemoryLimits{};
   r.memory->limit = -1;
   ASSERT_OK(driver_->Apply(r));
-  std::vector<std::pair<std::string, std::string>> want = {
-      {"/memory.memsw.limit_in_bytes", "-1"}, {"/memory.limit_in_bytes", "-1"}};
+  std::vector<std::pair<std::string, std::string>> want = {{"/memory.memsw.limit_in_bytes", "-1"},
+                                                           {"/memory.limit_in_bytes", "-1"}};
   EXPECT_EQ(rec.writes(), want);
 }
 
@@ -179,8 +177,9 @@ TEST_F(V1DriverTest, DevicesWriteTheMinimalTransition) {
                {true, 'c', 5, 0, "rwm"},
                {true, 'c', 1, 3, "rw"}};
   ASSERT_OK(driver_->Apply(r));
-  std::vector<std::pair<std::string, std::string>> want = {
-      {"/devices.deny", "a *:* rwm"}, {"/devices.allow", "c 1:3 rw"}, {"/devices.allow", "c 5:0 rwm"}};
+  std::vector<std::pair<std::string, std::string>> want = {{"/devices.deny", "a *:* rwm"},
+                                                           {"/devices.allow", "c 1:3 rw"},
+                                                           {"/devices.allow", "c 5:0 rwm"}};
   EXPECT_EQ(rec.writes(), want);
 }
 
@@ -189,8 +188,9 @@ TEST_F(V1DriverTest, UnmountedControllerIsAnErrorNamingTheField) {
   r.hugepage_limits = {{"2MB", 1}};
   Status s = driver_->Apply(r);
   ASSERT_FALSE(s.ok());
-  EXPECT_EQ(s.error().str(), "linux.resources.hugepageLimits: the hugetlb controller is not "
-                             "mounted (cgroup hybrid); berth refuses a limit it cannot enforce");
+  EXPECT_EQ(s.error().str(),
+            "linux.resources.hugepageLimits: the hugetlb controller is not "
+            "mounted (cgroup hybrid); berth refuses a limit it cannot enforce");
   Resources net;
   net.network = NetworkLimits{};
   net.network->priorities = {{"eth0", 1}};

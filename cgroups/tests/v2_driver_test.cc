@@ -2,9 +2,8 @@
 // written first, then Create/Apply run, then the test checks what was
 // written (WriteRecorder sees every write, in order).
 
-#include <signal.h>
-
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include "cgroups/tests/bpf_interpreter.h"
 #include "cgroups/tests/test_util.h"
@@ -23,9 +22,9 @@ std::map<std::string, std::string> LeafFiles(const std::string& leaf) {
   std::map<std::string, std::string> f;
   for (const char* knob :
        {"cgroup.procs", "cgroup.subtree_control", "memory.max", "memory.low", "memory.high",
-        "memory.swap.max", "cpu.weight", "cpu.max.burst", "cpu.idle", "cpuset.cpus",
-        "cpuset.mems", "pids.max", "io.weight", "io.max", "hugetlb.2MB.max",
-        "hugetlb.2MB.rsvd.max", "rdma.max", "cgroup.kill"}) {
+        "memory.swap.max", "cpu.weight", "cpu.max.burst", "cpu.idle", "cpuset.cpus", "cpuset.mems",
+        "pids.max", "io.weight", "io.max", "hugetlb.2MB.max", "hugetlb.2MB.rsvd.max", "rdma.max",
+        "cgroup.kill"}) {
     f[leaf + "/" + knob] = "";
   }
   f[leaf + "/cgroup.controllers"] = kAll;
@@ -84,16 +83,15 @@ TEST_F(V2DriverTest, CreateEnablesControllersFromTheBerthRootDown) {
   ASSERT_OK(driver_->Create());
   std::vector<std::pair<std::string, std::string>> want = {
       {"/berth/cgroup.subtree_control", "+cpuset +io +memory +hugetlb +pids +rdma +misc"},
-      {"/berth/pod/cgroup.subtree_control",
-       "+cpuset +cpu +io +memory +hugetlb +pids +rdma +misc"}};
+      {"/berth/pod/cgroup.subtree_control", "+cpuset +cpu +io +memory +hugetlb +pids +rdma +misc"}};
   EXPECT_EQ(rec.writes(), want);  // nothing above the root, nothing in the leaf
   EXPECT_EQ(Read(tmp_ / "cgroup.subtree_control"), "memory");
 }
 
 TEST_F(V2DriverTest, CreateMakesMissingDirsAndRollsBackOnFailure) {
   berth::testing::TempDir other;
-  WriteTree(other.path(), {{"root/cgroup.controllers", "memory\n"},
-                           {"root/cgroup.subtree_control", ""}});
+  WriteTree(other.path(),
+            {{"root/cgroup.controllers", "memory\n"}, {"root/cgroup.subtree_control", ""}});
   Placement p;
   p.mode = Mode::kV2;
   p.paths[kUnified] = other / "root/a/b";
@@ -154,7 +152,8 @@ TEST_F(V2DriverTest, ApplyEveryController) {
   EXPECT_EQ(Read(leaf_ + "/memory.high"), "200000000");
   // The raw unified knobs come last, after every typed field.
   EXPECT_EQ(rec.writes().back().first, "/memory.high");
-  for (const auto& [path, value] : rec.writes()) EXPECT_EQ(path.find(".."), std::string::npos);
+  for (const auto& [path, value] : rec.writes())
+    EXPECT_EQ(path.find(".."), std::string::npos);
 
   ASSERT_EQ(installed_.size(), 1u);
   EXPECT_EQ(installed_[0].first, leaf_);
@@ -193,14 +192,15 @@ TEST_F(V2DriverTest, SwapOnlyUpdateUsesTheLimitInForce) {
   ASSERT_OK(driver_->Apply(r));
   EXPECT_EQ(Read(leaf_ + "/memory.swap.max"), "200000");
   EXPECT_EQ(Read(leaf_ + "/memory.max"), "100000\n");  // untouched
-  r.memory->swap = 100000;  // == limit: no swap at all
+  r.memory->swap = 100000;                             // == limit: no swap at all
   ASSERT_OK(driver_->Apply(r));
   EXPECT_EQ(Read(leaf_ + "/memory.swap.max"), "0");
   r.memory->limit = 200000;
   r.memory->swap = 100000;
   Status s = driver_->Apply(r);
   ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.error().str().find("linux.resources.memory.swap"), std::string::npos) << s.error().str();
+  EXPECT_NE(s.error().str().find("linux.resources.memory.swap"), std::string::npos)
+      << s.error().str();
 }
 
 TEST_F(V2DriverTest, CheckBeforeUpdate) {
@@ -238,10 +238,12 @@ TEST_F(V2DriverTest, MissingControllerIsAnErrorNamingTheField) {
   r.memory->limit = 1 << 20;
   Status s = driver_->Apply(r);
   ASSERT_FALSE(s.ok());
-  EXPECT_EQ(s.error().str(), "linux.resources.memory.limit: the memory controller is not "
-                             "available in `" + leaf_ +
-                                 "` (cgroup.controllers: \"cpu pids\"; enable it in the parent's "
-                                 "cgroup.subtree_control)");
+  EXPECT_EQ(s.error().str(),
+            "linux.resources.memory.limit: the memory controller is not "
+            "available in `" +
+                leaf_ +
+                "` (cgroup.controllers: \"cpu pids\"; enable it in the parent's "
+                "cgroup.subtree_control)");
   Resources h;
   h.hugepage_limits = {{"2MB", 1}};
   EXPECT_NE(driver_->Apply(h).error().str().find("linux.resources.hugepageLimits: the hugetlb"),
@@ -279,8 +281,9 @@ TEST_F(V2DriverTest, UnifiedKeysAreConfined) {
   EXPECT_NE(driver_->Apply(unknown).error().str().find("no such cgroup file"), std::string::npos);
   Resources missing;
   missing.unified["perf_event.x"] = "1";
-  EXPECT_NE(driver_->Apply(missing).error().str().find("the perf_event controller is not available"),
-            std::string::npos);
+  EXPECT_NE(
+      driver_->Apply(missing).error().str().find("the perf_event controller is not available"),
+      std::string::npos);
 }
 
 TEST_F(V2DriverTest, FreezerKillAndMembership) {

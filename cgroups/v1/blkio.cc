@@ -14,7 +14,9 @@ namespace berth::cgroups::v1 {
 
 namespace {
 
-std::string F(const std::string& name) { return std::string(kField) + "blockIO." + name; }
+std::string F(const std::string& name) {
+  return std::string(kField) + "blockIO." + name;
+}
 
 std::string Dev(int64_t major, int64_t minor) {
   return std::to_string(major) + ":" + std::to_string(minor);
@@ -36,7 +38,8 @@ Result<WeightFiles> DetectWeightFiles(const std::string& dir) {
 
 Status WriteWeights(const std::string& dir, const BlockIo& io) {
   bool weights = io.weight.value_or(0) != 0;
-  for (const WeightDevice& d : io.weight_device) weights = weights || d.weight;
+  for (const WeightDevice& d : io.weight_device)
+    weights = weights || d.weight;
   WeightFiles files;
   if (weights) files = BERTH_TRY(DetectWeightFiles(dir));
   if (io.weight.value_or(0) != 0) {

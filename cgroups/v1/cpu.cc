@@ -14,16 +14,18 @@ namespace berth::cgroups::v1 {
 
 namespace {
 
-std::string F(const char* name) { return std::string(kField) + "cpu." + name; }
+std::string F(const char* name) {
+  return std::string(kField) + "cpu." + name;
+}
 
 Status WriteShares(const std::string& dir, uint64_t shares) {
   BERTH_TRY_CTX(WriteKnob(dir, "cpu.shares", std::to_string(shares)), F("shares"));
   uint64_t got = BERTH_TRY(ReadKnobUint(dir, "cpu.shares"));
   if (got == shares) return Ok();
-  return Error(Errc::kInvalidArgument,
-               F("shares") + ": " + std::to_string(shares) + " is out of range; the " +
-                   (shares > got ? "maximum" : "minimum") + " allowed cpu-shares is " +
-                   std::to_string(got));
+  return Error(Errc::kInvalidArgument, F("shares") + ": " + std::to_string(shares) +
+                                           " is out of range; the " +
+                                           (shares > got ? "maximum" : "minimum") +
+                                           " allowed cpu-shares is " + std::to_string(got));
 }
 
 // A shorter period can be refused (EINVAL) while the old quota would then

@@ -13,7 +13,9 @@ namespace berth::cgroups::v1 {
 
 namespace {
 
-std::string F(const char* name) { return std::string(kField) + "cpu." + name; }
+std::string F(const char* name) {
+  return std::string(kField) + "cpu." + name;
+}
 
 Status InheritOne(const std::string& dir, const char* file) {
   std::string current(Trim(BERTH_TRY(ReadKnob(dir, file))));

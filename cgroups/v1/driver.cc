@@ -27,7 +27,8 @@ struct Hierarchy {
 std::vector<Hierarchy> GroupByDir(const Placement& p) {
   std::vector<Hierarchy> out;
   for (const auto& [key, dir] : p.paths) {
-    auto same = std::find_if(out.begin(), out.end(), [&](const Hierarchy& h) { return h.dir == dir; });
+    auto same =
+        std::find_if(out.begin(), out.end(), [&](const Hierarchy& h) { return h.dir == dir; });
     if (same != out.end()) {
       same->keys.push_back(key);
     } else {
@@ -107,8 +108,8 @@ Status Driver::CheckMounted(const Resources& r) const {
   bool memory = m.limit.value_or(0) != 0 || m.swap.value_or(0) != 0 ||
                 m.reservation.value_or(0) != 0 || m.swappiness || m.disable_oom_killer;
   bool cpu = c.shares.value_or(0) != 0 || c.quota.value_or(0) != 0 || c.period.value_or(0) != 0 ||
-             c.burst || c.realtime_runtime.value_or(0) != 0 ||
-             c.realtime_period.value_or(0) != 0 || c.idle;
+             c.burst || c.realtime_runtime.value_or(0) != 0 || c.realtime_period.value_or(0) != 0 ||
+             c.idle;
   for (const Need& need : {
            Need{!r.devices.empty(), "devices", "devices"},
            Need{memory, "memory", "memory"},
@@ -129,7 +130,8 @@ Status Driver::CheckMounted(const Resources& r) const {
   }
   if (!r.unified.empty()) {
     return Error(Errc::kFailedPrecondition,
-                 std::string(kField) + "unified: needs cgroup v2; this host's controllers are v1 (" +
+                 std::string(kField) +
+                     "unified: needs cgroup v2; this host's controllers are v1 (" +
                      ModeName(placement_.mode) + ")");
   }
   return Ok();
@@ -145,7 +147,8 @@ Status Driver::ApplyLimits(const Resources& r) {
   if (r.pids_limit && Has("pids")) BERTH_TRY(ApplyPids(Dir("pids"), *r.pids_limit));
   if (BlockIoSet(r.block_io)) BERTH_TRY(ApplyBlkio(Dir("blkio"), *r.block_io));
   if (!r.hugepage_limits.empty()) BERTH_TRY(ApplyHugetlb(Dir("hugetlb"), r.hugepage_limits));
-  if (r.network && r.network->class_id) BERTH_TRY(ApplyNetCls(Dir("net_cls"), *r.network->class_id));
+  if (r.network && r.network->class_id)
+    BERTH_TRY(ApplyNetCls(Dir("net_cls"), *r.network->class_id));
   if (r.network && !r.network->priorities.empty()) {
     BERTH_TRY(ApplyNetPrio(Dir("net_prio"), r.network->priorities));
   }
@@ -159,7 +162,8 @@ Status Driver::Apply(const Resources& r) {
 }
 
 Status Driver::AddProcess(pid_t pid) {
-  for (const Hierarchy& h : hierarchies_) BERTH_TRY(WriteProc(h.dir, pid));
+  for (const Hierarchy& h : hierarchies_)
+    BERTH_TRY(WriteProc(h.dir, pid));
   return Ok();
 }
 
@@ -248,7 +252,8 @@ Result<DriverPtr> NewDriver(const Placement& placement) {
   for (const auto& [key, dir] : placement.paths) {
     auto root = placement.roots.find(key);
     if (root == placement.roots.end()) {
-      return Error(Errc::kInvalidArgument, "open cgroup: no berth root for hierarchy `" + key + "`");
+      return Error(Errc::kInvalidArgument,
+                   "open cgroup: no berth root for hierarchy `" + key + "`");
     }
     BERTH_TRY(CheckConfined(key, dir, root->second));
   }

@@ -29,14 +29,15 @@ Status Freeze(const std::string& dir) {
     std::string state = BERTH_TRY(State(dir));
     if (state == "FROZEN") return Ok();
     if (state != "FREEZING") {
-      return Error(Errc::kInternal, "freeze `" + dir + "`: unexpected freezer.state \"" + state + "\"");
+      return Error(Errc::kInternal,
+                   "freeze `" + dir + "`: unexpected freezer.state \"" + state + "\"");
     }
     SleepMs(1);
   }
   (void)WriteKnob(dir, "freezer.state", "THAWED");  // leave it running
-  return Error(Errc::kDeadlineExceeded,
-               "freeze `" + dir + "`: still FREEZING after " + std::to_string(kAttempts) +
-                   " attempts (a task in uninterruptible sleep?)");
+  return Error(Errc::kDeadlineExceeded, "freeze `" + dir + "`: still FREEZING after " +
+                                            std::to_string(kAttempts) +
+                                            " attempts (a task in uninterruptible sleep?)");
 }
 
 Status Thaw(const std::string& dir) {
@@ -53,7 +54,8 @@ Result<FreezerState> GetFreezerState(const std::string& dir) {
   if (state == "THAWED") return FreezerState::kThawed;
   if (state == "FREEZING") return FreezerState::kFreezing;
   if (state == "FROZEN") return FreezerState::kFrozen;
-  return Error(Errc::kInternal, KnobPath(dir, "freezer.state") + ": unknown state \"" + state + "\"");
+  return Error(Errc::kInternal,
+               KnobPath(dir, "freezer.state") + ": unknown state \"" + state + "\"");
 }
 
 }  // namespace berth::cgroups::v1

@@ -16,8 +16,8 @@ Status ApplyHugetlb(const std::string& dir, const std::vector<HugepageLimit>& li
     std::string knob = "hugetlb." + h.page_size + ".limit_in_bytes";
     if (!KnobExists(dir, knob)) {
       return Error(Errc::kInvalidArgument, field + ": huge page size \"" + h.page_size +
-                                               "\" is not supported (no `" +
-                                               KnobPath(dir, knob) + "`)");
+                                               "\" is not supported (no `" + KnobPath(dir, knob) +
+                                               "`)");
     }
     BERTH_TRY_CTX(WriteKnob(dir, knob, std::to_string(h.limit)), field);
     std::string rsvd = "hugetlb." + h.page_size + ".rsvd.limit_in_bytes";

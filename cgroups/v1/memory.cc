@@ -23,7 +23,9 @@ namespace {
 constexpr const char* kLimit = "memory.limit_in_bytes";
 constexpr const char* kSwap = "memory.memsw.limit_in_bytes";
 
-std::string F(const char* name) { return std::string(kField) + "memory." + name; }
+std::string F(const char* name) {
+  return std::string(kField) + "memory." + name;
+}
 
 // EBUSY from the kernel means the new limit is below the current usage.
 Status WriteLimit(const std::string& dir, int64_t limit) {

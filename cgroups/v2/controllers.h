@@ -39,7 +39,8 @@ Status ApplyCpuset(const Target& t, const CpuLimits& cpu);
 Status ApplyPids(const Target& t, int64_t limit);
 Status ApplyIo(const Target& t, const BlockIo& io);
 Status ApplyHugetlb(const Target& t, const std::vector<HugepageLimit>& limits);
-Status ApplyRdma(const Target& t, const std::map<std::string, std::map<std::string, uint32_t>>& rdma);
+Status ApplyRdma(const Target& t,
+                 const std::map<std::string, std::map<std::string, uint32_t>>& rdma);
 // Raw knobs: "<controller>.<knob>" or "cgroup.<knob>", no '/' or "..".
 Status ApplyUnified(const Target& t, const std::map<std::string, std::string>& unified);
 

@@ -18,14 +18,17 @@ namespace berth::cgroups::v2 {
 
 namespace {
 
-std::string F(const char* name) { return std::string(kField) + "cpu." + name; }
+std::string F(const char* name) {
+  return std::string(kField) + "cpu." + name;
+}
 
 // The quota and period in force, from "max 100000" / "50000 100000".
 Result<std::pair<std::string, std::string>> CurrentMax(const Target& t) {
   std::string text = BERTH_TRY(ReadKnob(t.dir, "cpu.max"));
   std::vector<std::string> f = SplitNonEmpty(std::string(Trim(text)), ' ');
   if (f.size() != 2) {
-    return Error(Errc::kInvalidArgument, KnobPath(t.dir, "cpu.max") + ": malformed \"" + text + "\"");
+    return Error(Errc::kInvalidArgument,
+                 KnobPath(t.dir, "cpu.max") + ": malformed \"" + text + "\"");
   }
   return std::make_pair(f[0], f[1]);
 }
@@ -74,7 +77,11 @@ Status ApplyCpu(const Target& t, const CpuLimits& c) {
   bool set = c.shares.value_or(0) != 0 || c.quota.value_or(0) != 0 || c.period.value_or(0) != 0 ||
              c.burst || c.idle;
   if (!set) return Ok();
-  const char* first = c.shares ? "shares" : c.quota ? "quota" : c.period ? "period" : c.burst ? "burst" : "idle";
+  const char* first = c.shares   ? "shares"
+                      : c.quota  ? "quota"
+                      : c.period ? "period"
+                      : c.burst  ? "burst"
+                                 : "idle";
   BERTH_TRY(t.Require(std::string("cpu.") + first, "cpu"));
   if (c.idle) BERTH_TRY_CTX(WriteKnob(t.dir, "cpu.idle", std::to_string(*c.idle)), F("idle"));
   if (c.shares.value_or(0) != 0) {

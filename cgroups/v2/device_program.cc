@@ -23,19 +23,25 @@ bpf_insn LoadWord(uint8_t dst, uint8_t src, int16_t off) {
 bpf_insn Alu32Imm(uint8_t op, uint8_t dst, int32_t imm) {
   return Insn(BPF_ALU | op | BPF_K, dst, 0, 0, imm);
 }
-bpf_insn Mov32Reg(uint8_t dst, uint8_t src) { return Insn(BPF_ALU | BPF_MOV | BPF_X, dst, src, 0, 0); }
-bpf_insn Mov64Imm(uint8_t dst, int32_t imm) { return Insn(BPF_ALU64 | BPF_MOV | BPF_K, dst, 0, 0, imm); }
+bpf_insn Mov32Reg(uint8_t dst, uint8_t src) {
+  return Insn(BPF_ALU | BPF_MOV | BPF_X, dst, src, 0, 0);
+}
+bpf_insn Mov64Imm(uint8_t dst, int32_t imm) {
+  return Insn(BPF_ALU64 | BPF_MOV | BPF_K, dst, 0, 0, imm);
+}
 bpf_insn JumpImm(uint8_t op, uint8_t dst, int32_t imm, int16_t off) {
   return Insn(BPF_JMP | op | BPF_K, dst, 0, off, imm);
 }
 bpf_insn JumpReg(uint8_t op, uint8_t dst, uint8_t src, int16_t off) {
   return Insn(BPF_JMP | op | BPF_X, dst, src, off, 0);
 }
-bpf_insn Exit() { return Insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0); }
+bpf_insn Exit() {
+  return Insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+}
 
 // Registers holding the decoded context.
-constexpr uint8_t kType = BPF_REG_2, kAccess = BPF_REG_3, kMajor = BPF_REG_4,
-                  kMinor = BPF_REG_5, kScratch = BPF_REG_1;
+constexpr uint8_t kType = BPF_REG_2, kAccess = BPF_REG_3, kMajor = BPF_REG_4, kMinor = BPF_REG_5,
+                  kScratch = BPF_REG_1;
 
 // The tests of one exception, each jumping to the next block on mismatch
 // (offsets are patched once the block's length is known), then the verdict.
@@ -81,7 +87,8 @@ Result<Block> ExceptionBlock(const DeviceRule& rule) {
   }
   b.insns.push_back(Mov64Imm(BPF_REG_0, rule.allow ? 1 : 0));
   b.insns.push_back(Exit());
-  for (size_t j : b.jumps) b.insns[j].off = static_cast<int16_t>(b.insns.size() - j - 1);
+  for (size_t j : b.jumps)
+    b.insns[j].off = static_cast<int16_t>(b.insns.size() - j - 1);
   return b;
 }
 
@@ -90,10 +97,8 @@ Result<Block> ExceptionBlock(const DeviceRule& rule) {
 Result<BpfProgram> DeviceProgram(const DeviceEmulator& rules) {
   BpfProgram prog = {
       LoadWord(kType, BPF_REG_1, 0),  // access_type
-      Alu32Imm(BPF_AND, kType, 0xffff),
-      LoadWord(kAccess, BPF_REG_1, 0),
-      Alu32Imm(BPF_RSH, kAccess, 16),
-      LoadWord(kMajor, BPF_REG_1, 4),
+      Alu32Imm(BPF_AND, kType, 0xffff), LoadWord(kAccess, BPF_REG_1, 0),
+      Alu32Imm(BPF_RSH, kAccess, 16),   LoadWord(kMajor, BPF_REG_1, 4),
       LoadWord(kMinor, BPF_REG_1, 8),
   };
   for (const DeviceRule& rule : rules.Exceptions()) {

@@ -24,7 +24,9 @@ int Bpf(int cmd, bpf_attr* attr) {
   return static_cast<int>(::syscall(__NR_bpf, cmd, attr, sizeof(*attr)));
 }
 
-uint64_t Ptr(const void* p) { return static_cast<uint64_t>(reinterpret_cast<uintptr_t>(p)); }
+uint64_t Ptr(const void* p) {
+  return static_cast<uint64_t>(reinterpret_cast<uintptr_t>(p));
+}
 
 // Before Linux 5.11 BPF memory was charged to RLIMIT_MEMLOCK; raise the soft
 // limit to the hard one (best effort: CAP_SYS_RESOURCE may be missing).
@@ -65,9 +67,11 @@ Result<UniqueFd> LoadProgram(const BpfProgram& program) {
   fd = Bpf(BPF_PROG_LOAD, &attr);
   if (fd >= 0) return UniqueFd(fd);  // a transient failure
   log.resize(std::strlen(log.c_str()));
-  while (!log.empty() && log.back() == '\n') log.pop_back();
-  return Error::Sys("bpf(BPF_PROG_LOAD)", "device filter, " + std::to_string(program.size()) +
-                                              " insns" + (log.empty() ? "" : "; verifier: " + log),
+  while (!log.empty() && log.back() == '\n')
+    log.pop_back();
+  return Error::Sys("bpf(BPF_PROG_LOAD)",
+                    "device filter, " + std::to_string(program.size()) + " insns" +
+                        (log.empty() ? "" : "; verifier: " + log),
                     err);
 }
 
@@ -130,7 +134,8 @@ class BpfInstaller : public DeviceFilterInstaller {
     BERTH_TRY(Attach(cgroup.get(), prog.get(), dir));
     // Both filters apply until the old one is gone (ALLOW_MULTI runs every
     // program, all must allow), so the update never widens access.
-    for (uint32_t id : old) BERTH_TRY(Detach(cgroup.get(), id, dir));
+    for (uint32_t id : old)
+      BERTH_TRY(Detach(cgroup.get(), id, dir));
     BLOG(kDebug) << "device filter: attached " << program.size() << " insns to " << dir
                  << ", detached " << old.size();
     return Ok();
@@ -139,7 +144,9 @@ class BpfInstaller : public DeviceFilterInstaller {
 
 }  // namespace
 
-DeviceFilterInstallerPtr NewBpfDeviceFilterInstaller() { return std::make_unique<BpfInstaller>(); }
+DeviceFilterInstallerPtr NewBpfDeviceFilterInstaller() {
+  return std::make_unique<BpfInstaller>();
+}
 
 Status ApplyDevices(const Target& t, const std::vector<DeviceRule>& rules,
                     DeviceFilterInstaller* installer) {

@@ -17,11 +17,12 @@ namespace berth::cgroups::v2 {
 Status Target::Require(std::string_view field, std::string_view controller) const {
   if (Has(controller)) return Ok();
   std::string have;
-  for (const std::string& c : controllers) have += (have.empty() ? "" : " ") + c;
+  for (const std::string& c : controllers)
+    have += (have.empty() ? "" : " ") + c;
   return Error(Errc::kFailedPrecondition,
                std::string(kField) + std::string(field) + ": the " + std::string(controller) +
-                   " controller is not available in `" + dir + "` (cgroup.controllers: \"" +
-                   have + "\"; enable it in the parent's cgroup.subtree_control)");
+                   " controller is not available in `" + dir + "` (cgroup.controllers: \"" + have +
+                   "\"; enable it in the parent's cgroup.subtree_control)");
 }
 
 Result<Target> LoadTarget(const std::string& dir) {
@@ -46,8 +47,8 @@ Error NoInternalProcesses(const std::string& dir, const Error& cause) {
   Error e(Errc::kFailedPrecondition,
           cause.str() + ": cgroup v2's no-internal-processes rule: `" + dir + "` holds " + who +
               " of its own, so it cannot enable controllers for its children; move them into "
-              "a leaf cgroup (for example `" + PathJoin(dir, "berth") +
-              "`) or choose an empty cgroup as the berth root");
+              "a leaf cgroup (for example `" +
+              PathJoin(dir, "berth") + "`) or choose an empty cgroup as the berth root");
   return e;
 }
 
@@ -124,7 +125,8 @@ Status Driver::Create() {
   std::vector<std::string> created = BERTH_TRY(MakeCgroupDirs(root_, dir_));
   std::vector<std::string> levels = DirsFromRoot(root_, dir_);
   Status s;
-  for (size_t i = 0; s.ok() && i + 1 < levels.size(); ++i) s = EnableControllers(levels[i]);
+  for (size_t i = 0; s.ok() && i + 1 < levels.size(); ++i)
+    s = EnableControllers(levels[i]);
   if (s.ok()) s = CheckType();
   if (!s.ok()) {
     RemoveCreated(created);

@@ -39,8 +39,8 @@ Result<bool> EventsFrozenAt(int fd, const std::string& path) {
 
 Status RequireFreezer(const std::string& dir) {
   if (KnobExists(dir, "cgroup.freeze")) return Ok();
-  return Error(Errc::kUnimplemented, "freeze `" + dir +
-                                         "`: no cgroup.freeze (the v2 freezer needs Linux 5.2)");
+  return Error(Errc::kUnimplemented,
+               "freeze `" + dir + "`: no cgroup.freeze (the v2 freezer needs Linux 5.2)");
 }
 
 // Waits until cgroup.events shows frozen == want.

@@ -16,8 +16,8 @@ Status ApplyHugetlb(const Target& t, const std::vector<HugepageLimit>& limits) {
     std::string knob = "hugetlb." + h.page_size + ".max";
     if (!KnobExists(t.dir, knob)) {
       return Error(Errc::kInvalidArgument, field + ": huge page size \"" + h.page_size +
-                                               "\" is not supported (no `" +
-                                               KnobPath(t.dir, knob) + "`)");
+                                               "\" is not supported (no `" + KnobPath(t.dir, knob) +
+                                               "`)");
     }
     BERTH_TRY_CTX(WriteKnob(t.dir, knob, std::to_string(h.limit)), field);
     std::string rsvd = "hugetlb." + h.page_size + ".rsvd.max";

@@ -13,7 +13,9 @@ namespace berth::cgroups::v2 {
 
 namespace {
 
-std::string F(const std::string& name) { return std::string(kField) + "blockIO." + name; }
+std::string F(const std::string& name) {
+  return std::string(kField) + "blockIO." + name;
+}
 
 std::string Dev(int64_t major, int64_t minor) {
   return std::to_string(major) + ":" + std::to_string(minor);
@@ -42,9 +44,9 @@ Status WriteThrottle(const Target& t, const std::vector<ThrottleDevice>& devices
 }
 
 bool IsSet(const BlockIo& io) {
-  return io.weight.value_or(0) != 0 || !io.weight_device.empty() ||
-         !io.throttle_read_bps.empty() || !io.throttle_write_bps.empty() ||
-         !io.throttle_read_iops.empty() || !io.throttle_write_iops.empty();
+  return io.weight.value_or(0) != 0 || !io.weight_device.empty() || !io.throttle_read_bps.empty() ||
+         !io.throttle_write_bps.empty() || !io.throttle_read_iops.empty() ||
+         !io.throttle_write_iops.empty();
 }
 
 }  // namespace

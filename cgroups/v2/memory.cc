@@ -16,7 +16,9 @@ namespace berth::cgroups::v2 {
 
 namespace {
 
-std::string F(const char* name) { return std::string(kField) + "memory." + name; }
+std::string F(const char* name) {
+  return std::string(kField) + "memory." + name;
+}
 
 void LogIgnored(const MemoryLimits& m) {
   if (m.kernel || m.kernel_tcp) {
@@ -37,10 +39,10 @@ Status CheckUsage(const Target& t, int64_t limit) {
   if (limit <= 0) return Ok();
   uint64_t usage = BERTH_TRY(ReadKnobUint(t.dir, "memory.current"));
   if (static_cast<uint64_t>(limit) <= usage) {
-    return Error(Errc::kFailedPrecondition,
-                 F("limit") + ": rejecting memory limit " + std::to_string(limit) +
-                     " at or below the current usage " + std::to_string(usage) +
-                     " (checkBeforeUpdate)");
+    return Error(Errc::kFailedPrecondition, F("limit") + ": rejecting memory limit " +
+                                                std::to_string(limit) +
+                                                " at or below the current usage " +
+                                                std::to_string(usage) + " (checkBeforeUpdate)");
   }
   return Ok();
 }
@@ -72,8 +74,7 @@ Status WriteSwap(const Target& t, const MemoryLimits& m) {
 
 Status ApplyMemory(const Target& t, const MemoryLimits& m) {
   LogIgnored(m);
-  bool set = m.limit.value_or(0) != 0 || m.swap.value_or(0) != 0 ||
-             m.reservation.value_or(0) != 0;
+  bool set = m.limit.value_or(0) != 0 || m.swap.value_or(0) != 0 || m.reservation.value_or(0) != 0;
   if (!set) return Ok();
   const char* first = m.limit ? "limit" : m.swap ? "swap" : "reservation";
   BERTH_TRY(t.Require(std::string("memory.") + first, "memory"));

@@ -41,12 +41,13 @@ Result<int> ParseSignal(const std::string& raw) {
     if (!name.starts_with(base)) continue;
     int offset = 0;
     std::string rest = name.substr(std::strlen(base));
+    if (rest.starts_with("+")) rest.erase(0, 1);
     if (!rest.empty()) {
       Result<int> n = ParseInt<int>(rest, "signal offset");
       if (!n.ok()) break;
       offset = *n;
     }
-    int sig = (base[4] == 'I' ? SIGRTMIN : SIGRTMAX) + offset;
+    int sig = (std::strcmp(base, "RTMIN") == 0 ? SIGRTMIN : SIGRTMAX) + offset;
     if (sig >= SIGRTMIN && sig <= SIGRTMAX) return sig;
   }
   return Error(Errc::kInvalidArgument, "unknown signal \"" + raw + "\"");

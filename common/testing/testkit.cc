@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "common/file.h"
+#include "common/strings.h"
 
 namespace berth::testing {
 
@@ -14,6 +15,15 @@ bool InCi() {
 }
 
 bool IsRoot() { return geteuid() == 0; }
+
+bool InBerthVm() {
+  Result<std::string> cmdline = ReadFile("/proc/cmdline");
+  if (!cmdline.ok()) return false;
+  for (const std::string& word : SplitNonEmpty(Trim(*cmdline), ' ')) {
+    if (word == "berth.vm=1") return true;
+  }
+  return false;
+}
 
 TempDir::TempDir(const std::string& prefix) {
   const char* base = std::getenv("TMPDIR");

@@ -20,6 +20,12 @@ namespace berth::testing {
 
 bool InCi();
 bool IsRoot();
+// True inside the vm tier's qemu guest (kernel command line "berth.vm=1"),
+// where cgroup v2 is the only hierarchy.
+bool InBerthVm();
+
+#define BERTH_REQUIRE_VM() \
+  BERTH_REQUIRE(::berth::testing::InBerthVm(), "not inside the vm tier's guest (berth.vm=1)")
 
 // A fresh directory under $TMPDIR (or /tmp), removed recursively on
 // destruction.

@@ -180,6 +180,15 @@ vm_follow_console() {
   VM_FOLLOW_PID=$!
 }
 
+# vm_now_ms: wall clock in milliseconds, without forking (bash 5).
+vm_now_ms() {
+  local t=${EPOCHREALTIME/[.,]/}
+  echo $((t / 1000))
+}
+
+# vm_seconds MS: "12.3".
+vm_seconds() { printf '%d.%d' $(($1 / 1000)) $(($1 % 1000 / 100)); }
+
 # vm_boot WORKDIR KERNEL INITRAMFS TIMEOUT CONSOLE_MODE
 #
 # Boots the guest with WORKDIR as the writable "results" share (it must hold
@@ -191,7 +200,7 @@ vm_follow_console() {
 # (host wall clock until the guest reported "booted") and VM_ELAPSED_SECONDS.
 vm_boot() {
   local work=$1 kernel=$2 initramfs=$3 timeout=$4 console_mode=$5
-  local qemu boot_timeout=${BERTH_VM_BOOT_TIMEOUT:-180} start now
+  local qemu boot_timeout=${BERTH_VM_BOOT_TIMEOUT:-180} start
   qemu=$(vm_find_qemu) || exit "$(vm_prereq_code)"
   [ -r "$kernel" ] || vm_missing "kernel $kernel not readable"
   [ -r "$initramfs" ] || vm_die "initramfs $initramfs not found"
@@ -206,32 +215,32 @@ vm_boot() {
     -virtfs "local,path=$work,mount_tag=results,security_model=none"
   )
   : >"$work/console.log"
-  start=$(date +%s.%N)
+  start=$(vm_now_ms)
   "$qemu" "${args[@]}" </dev/null >"$work/qemu.log" 2>&1 &
   VM_QEMU_PID=$!
   vm_follow_console "$work/console.log" "$console_mode"
 
   VM_BOOT_SECONDS=""
   VM_END_STATE=""
-  local state=running
+  local state=running elapsed
   while kill -0 "$VM_QEMU_PID" 2>/dev/null; do
-    now=$(date +%s.%N)
-    if [ -z "$VM_BOOT_SECONDS" ] && [ -f "$work/booted" ]; then
-      VM_BOOT_SECONDS=$(awk -v a="$start" -v b="$now" 'BEGIN { printf "%.1f", b - a }')
+    elapsed=$(($(vm_now_ms) - start))
+    if [ -z "$VM_BOOT_SECONDS" ]; then
+      if [ -f "$work/booted" ]; then
+        VM_BOOT_SECONDS=$(vm_seconds "$elapsed")
+      elif ((elapsed > boot_timeout * 1000)); then
+        state=boot-timeout
+        break
+      fi
     fi
-    if [ -z "$VM_BOOT_SECONDS" ] && awk -v a="$start" -v b="$now" -v t="$boot_timeout" \
-      'BEGIN { exit !(b - a > t) }'; then
-      state=boot-timeout
-      break
-    fi
-    if awk -v a="$start" -v b="$now" -v t="$timeout" 'BEGIN { exit !(b - a > t) }'; then
+    if ((elapsed > timeout * 1000)); then
       state=timeout
       break
     fi
     sleep 0.2
   done
   vm_stop_qemu
-  VM_ELAPSED_SECONDS=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+  VM_ELAPSED_SECONDS=$(vm_seconds $(($(vm_now_ms) - start)))
 
   case $state in
     boot-timeout) vm_log "error: guest did not boot within ${boot_timeout}s" ;;

@@ -102,7 +102,7 @@ Result<UniqueFd> MakeExecFifo(const StateDir& dir, const Spec& spec) {
 
 Status WritePidFile(const std::string& path, pid_t pid) {
   if (path.empty()) return Ok();
-  return WriteFileAtomic(path, std::to_string(pid), 0644);
+  return WriteFileAtomic(path, std::to_string(pid), 0644, Durability::kProcessCrash);
 }
 
 // Waits for the init's end of the channel to close (it is ready) or for an
@@ -139,7 +139,7 @@ Result<Prepared> LoadBundle(const CreateOptions& opts) {
   BERTH_TRY(CheckConsoleOptions(*p.spec.process,
                                 opts.console_socket_fd >= 0 ? "fd" : opts.console_socket));
   if (p.spec.linux_config.seccomp) {
-    p.seccomp = BERTH_TRY_CTX(security::CompileSeccomp(*p.spec.linux_config.seccomp), "linux.seccomp");
+    p.seccomp = BERTH_TRY(security::CompileSeccomp(*p.spec.linux_config.seccomp));
   }
   return p;
 }
@@ -153,7 +153,7 @@ Result<pid_t> CreateContainer(const RuntimeOptions& rt, const CreateOptions& opt
 
   StateDir dir = BERTH_TRY(StateDir::Create(rt.root, opts.id));
   CreateRollback rollback(dir);
-  BERTH_TRY(WriteFileAtomic(dir.ConfigPath(), p.config_text, 0600));
+  BERTH_TRY(WriteFileAtomic(dir.ConfigPath(), p.config_text, 0600, Durability::kProcessCrash));
 
   ContainerState state;
   state.id = opts.id;

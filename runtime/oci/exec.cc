@@ -81,7 +81,7 @@ Result<int> ExecInContainer(const RuntimeOptions& rt, const ExecOptions& opts) {
   plan.container_id = opts.id;
   plan.preserve_fds = opts.preserve_fds;
   if (spec.linux_config.seccomp) {
-    plan.seccomp = BERTH_TRY_CTX(security::CompileSeccomp(*spec.linux_config.seccomp), "linux.seccomp");
+    plan.seccomp = BERTH_TRY(security::CompileSeccomp(*spec.linux_config.seccomp));
   }
   Console console = BERTH_TRY(MakeConsole(opts));
   plan.console_socket_fd = opts.console_socket_fd >= 0 ? opts.console_socket_fd : console.socket.get();
@@ -120,7 +120,7 @@ Result<int> ExecInContainer(const RuntimeOptions& rt, const ExecOptions& opts) {
   }
   BERTH_TRY(parent_end.Send(SyncType::kGo));
   BERTH_TRY(WaitExecStarted(parent_end));
-  if (!opts.pid_file.empty()) BERTH_TRY(WriteFileAtomic(opts.pid_file, std::to_string(child.pid), 0644));
+  if (!opts.pid_file.empty()) BERTH_TRY(WriteFileAtomic(opts.pid_file, std::to_string(child.pid), 0644, Durability::kProcessCrash));
   if (opts.detach) {
     guard.release();
     return 0;

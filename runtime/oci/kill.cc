@@ -1,5 +1,6 @@
 // `kill`: a signal to the init (through a pidfd, so a reused pid is never
-// signalled) or, with --all, to every process in the container's cgroup.
+// signalled) or, with --all, to every process in the container's cgroup and
+// to the init itself.
 
 #include <signal.h>
 
@@ -8,28 +9,38 @@
 #include "runtime/oci/container.h"
 
 namespace berth::runtime::oci {
+namespace {
+
+Error NotRunning() { return Error(Errc::kNotFound, "container not running"); }
+
+Status SignalInit(const ContainerState& state, int signal) {
+  UniqueFd pidfd(sys::PidfdOpen(state.pid));
+  if (!pidfd) {
+    if (errno == ESRCH) return NotRunning();
+    return Error::Sys("pidfd_open", std::to_string(state.pid));
+  }
+  // The pidfd pins the process: check it is still ours, then signal.
+  if (!ProcessAlive(state.pid, state.pid_start_time)) return NotRunning();
+  if (sys::PidfdSendSignal(pidfd.get(), signal) != 0) {
+    if (errno == ESRCH) return NotRunning();
+    return Error::Sys("pidfd_send_signal", "container init " + std::to_string(state.pid));
+  }
+  return Ok();
+}
+
+}  // namespace
 
 Status KillContainer(const RuntimeOptions& rt, const std::string& id, int signal, bool all) {
   StateDir dir = BERTH_TRY(StateDir::Open(rt.root, id));
   ContainerState state = BERTH_TRY(dir.Load());
-  if (ComputeStatus(state, dir) == ContainerStatus::kStopped) {
-    return Error(Errc::kNotFound, "container not running");
-  }
-  if (all && state.has_cgroup) {
-    cgroups::DriverPtr driver = BERTH_TRY(cgroups::Open(state.cgroup));
-    return driver->Kill(signal);
-  }
-  UniqueFd pidfd(sys::PidfdOpen(state.pid));
-  if (!pidfd) {
-    if (errno == ESRCH) return Error(Errc::kNotFound, "container not running");
-    return Error::Sys("pidfd_open", std::to_string(state.pid));
-  }
-  // The pidfd pins the process: check it is still ours, then signal.
-  if (!ProcessAlive(state.pid, state.pid_start_time)) return Error(Errc::kNotFound, "container not running");
-  if (sys::PidfdSendSignal(pidfd.get(), signal) != 0) {
-    if (errno == ESRCH) return Error(Errc::kNotFound, "container not running");
-    return Error::Sys("pidfd_send_signal", "container init " + std::to_string(state.pid));
-  }
+  if (ComputeStatus(state, dir) == ContainerStatus::kStopped) return NotRunning();
+  if (!all || !state.has_cgroup) return SignalInit(state, signal);
+  cgroups::DriverPtr driver = BERTH_TRY(cgroups::Open(state.cgroup));
+  BERTH_TRY(driver->Kill(signal));
+  // A process can leave the cgroup (a supervisor that adopts orphans may
+  // move it), but the init is the container: signal it directly too.
+  Status init = SignalInit(state, signal);
+  if (!init.ok() && init.error().code() != Errc::kNotFound) return init;
   return Ok();
 }
 

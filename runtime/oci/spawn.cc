@@ -16,7 +16,9 @@ namespace {
 Result<pid_t> Clone(uint64_t flags) {
   clone_args args{};
   args.flags = flags;
-  args.exit_signal = SIGCHLD;
+  // clone3 refuses an exit signal with CLONE_PARENT: the child inherits the
+  // caller's, which is SIGCHLD to the runtime.
+  args.exit_signal = (flags & CLONE_PARENT) != 0 ? 0 : SIGCHLD;
   long pid = sys::Clone3(&args);
   if (pid < 0) return Error::Sys("clone3", "container process");
   return static_cast<pid_t>(pid);

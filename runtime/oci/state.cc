@@ -78,7 +78,7 @@ Status StateDir::Save(const ContainerState& s) const {
   bj::array owned;
   for (const std::string& n : s.own_namespaces) owned.emplace_back(n);
   o["ownNamespaces"] = std::move(owned);
-  return WriteFileAtomic(path_ + "/state.json", bj::serialize(o), 0600);
+  return WriteFileAtomic(path_ + "/state.json", bj::serialize(o), 0600, Durability::kProcessCrash);
 }
 
 Result<ContainerState> StateDir::Load() const {

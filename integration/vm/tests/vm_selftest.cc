@@ -26,16 +26,6 @@ namespace {
 constexpr char kCgroupRoot[] = "/sys/fs/cgroup";
 constexpr long kCgroup2SuperMagic = 0x63677270;
 
-bool InBerthVm() {
-  auto cmdline = ReadFile("/proc/cmdline");
-  if (!cmdline.ok()) return false;
-  for (const auto& word : SplitNonEmpty(Trim(*cmdline), ' ')) {
-    if (word == "berth.vm=1") return true;
-  }
-  return false;
-}
-
-#define REQUIRE_GUEST() BERTH_REQUIRE(InBerthVm(), "not inside the vm tier's guest (berth.vm=1)")
 
 std::string ReadTrimmed(const std::string& path) {
   auto content = ReadFile(path);
@@ -85,7 +75,7 @@ void EnableControllers() {
 }
 
 TEST(VmSelftest, HarnessEnvironment) {
-  REQUIRE_GUEST();
+  BERTH_REQUIRE_VM();
   EXPECT_EQ(getuid(), 0u);
   const char* ci = std::getenv("CI");
   EXPECT_NE(ci, nullptr) << "the harness passes CI";
@@ -94,7 +84,7 @@ TEST(VmSelftest, HarnessEnvironment) {
 }
 
 TEST(VmSelftest, CgroupV2IsTheOnlyHierarchy) {
-  REQUIRE_GUEST();
+  BERTH_REQUIRE_VM();
   struct statfs fs {};
   ASSERT_EQ(::statfs(kCgroupRoot, &fs), 0) << std::strerror(errno);
   EXPECT_EQ(fs.f_type, kCgroup2SuperMagic) << "/sys/fs/cgroup is not cgroup2";
@@ -111,7 +101,7 @@ TEST(VmSelftest, CgroupV2IsTheOnlyHierarchy) {
 }
 
 TEST(VmSelftest, ControllersAvailable) {
-  REQUIRE_GUEST();
+  BERTH_REQUIRE_VM();
   std::string controllers = ReadTrimmed(std::string(kCgroupRoot) + "/cgroup.controllers");
   for (const char* c : {"memory", "pids", "cpu"}) {
     EXPECT_TRUE(HasWord(controllers, c)) << "missing " << c << " in: " << controllers;
@@ -119,7 +109,7 @@ TEST(VmSelftest, ControllersAvailable) {
 }
 
 TEST(VmSelftest, ChildCgroupLimitsAndRemoval) {
-  REQUIRE_GUEST();
+  BERTH_REQUIRE_VM();
   ASSERT_NO_FATAL_FAILURE(EnableControllers());
   std::string path;
   {
@@ -142,7 +132,7 @@ TEST(VmSelftest, ChildCgroupLimitsAndRemoval) {
 // The point of the tier: limits are enforced. A child that touches 64 MiB
 // in a cgroup limited to 16 MiB (no swap in the guest) is OOM-killed.
 TEST(VmSelftest, MemoryMaxIsEnforced) {
-  REQUIRE_GUEST();
+  BERTH_REQUIRE_VM();
   ASSERT_NO_FATAL_FAILURE(EnableControllers());
   ScopedCgroup cg("berth-vm-oom-" + std::to_string(getpid()));
   ASSERT_FALSE(cg.path().empty());

@@ -52,7 +52,8 @@ std::vector<std::string> CapabilityNames(uint64_t mask);
 // is not an error.
 Status DropBounding(const CapabilitySets& sets);
 // Sets effective/permitted/inheritable (capset), then clears the ambient set
-// and raises each ambient capability. Call after the uid change (with
+// and raises each ambient capability that is both permitted and inheritable;
+// others are skipped, as runc does. Call after the uid change (with
 // PR_SET_KEEPCAPS set before it).
 Status ApplyCapabilities(const CapabilitySets& sets);
 

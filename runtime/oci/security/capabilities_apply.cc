@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "common/log.h"
 #include "runtime/oci/security/capabilities.h"
 
 namespace berth::runtime::security {
@@ -59,6 +60,14 @@ Status SetAmbient(uint64_t ambient) {
   for (int cap = 0; cap <= LastCapability(); ++cap) {
     if (!Has(ambient, cap)) continue;
     if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) != 0) {
+      // A capability not both permitted and inheritable cannot be ambient.
+      // runc (gocapability) ignores these, and runc's own default spec lists
+      // ambient capabilities without inheritable ones, so do the same.
+      if (errno == EPERM) {
+        BLOG(kDebug) << "ambient capability " << CapabilityName(cap)
+                     << " skipped: not in both the permitted and inheritable sets";
+        continue;
+      }
       return Error::Sys("prctl(PR_CAP_AMBIENT_RAISE)", CapabilityName(cap));
     }
   }
