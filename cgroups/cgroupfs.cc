@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <ctime>
+#include <ranges>
 
 #include "common/fd.h"
 #include "common/file.h"
@@ -273,8 +274,8 @@ Result<std::vector<std::string>> MakeCgroupDirs(const std::string& root, const s
 }
 
 void RemoveCreated(const std::vector<std::string>& created) {
-  for (auto it = created.rbegin(); it != created.rend(); ++it)
-    (void)::rmdir(it->c_str());
+  for (size_t i = created.size(); i-- > 0;)
+    (void)::rmdir(created[i].c_str());
 }
 
 void SleepMs(int ms) {

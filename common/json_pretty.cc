@@ -6,7 +6,7 @@ namespace {
 void Write(const boost::json::value& v, int indent, int depth, std::string& out) {
   auto newline = [&](int d) {
     out += '\n';
-    out.append(static_cast<size_t>(d * indent), ' ');
+    out.append(static_cast<size_t>(d) * static_cast<size_t>(indent), ' ');
   };
   if (v.is_object()) {
     const auto& obj = v.get_object();

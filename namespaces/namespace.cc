@@ -7,54 +7,44 @@
 #include "common/fd.h"
 
 namespace berth::ns {
+namespace {
 
-std::string_view OciName(Kind kind) {
-  switch (kind) {
-    case Kind::kPid: return "pid";
-    case Kind::kNetwork: return "network";
-    case Kind::kMount: return "mount";
-    case Kind::kIpc: return "ipc";
-    case Kind::kUts: return "uts";
-    case Kind::kUser: return "user";
-    case Kind::kCgroup: return "cgroup";
-    case Kind::kTime: return "time";
+struct KindInfo {
+  Kind kind;
+  std::string_view oci_name;   // runtime-spec config-linux.md
+  std::string_view proc_name;  // /proc/<pid>/ns/<name>
+  int clone_flag;
+};
+
+constexpr KindInfo kKinds[] = {
+    {Kind::kPid, "pid", "pid", CLONE_NEWPID},
+    {Kind::kNetwork, "network", "net", CLONE_NEWNET},
+    {Kind::kMount, "mount", "mnt", CLONE_NEWNS},
+    {Kind::kIpc, "ipc", "ipc", CLONE_NEWIPC},
+    {Kind::kUts, "uts", "uts", CLONE_NEWUTS},
+    {Kind::kUser, "user", "user", CLONE_NEWUSER},
+    {Kind::kCgroup, "cgroup", "cgroup", CLONE_NEWCGROUP},
+    {Kind::kTime, "time", "time", CLONE_NEWTIME},
+};
+
+const KindInfo& Info(Kind kind) {
+  for (const KindInfo& info : kKinds) {
+    if (info.kind == kind) return info;
   }
-  return "";
+  return kKinds[0];  // unreachable: every Kind is in the table
 }
+
+}  // namespace
+
+std::string_view OciName(Kind kind) { return Info(kind).oci_name; }
+std::string_view ProcName(Kind kind) { return Info(kind).proc_name; }
+int CloneFlag(Kind kind) { return Info(kind).clone_flag; }
 
 std::optional<Kind> FromOciName(std::string_view name) {
-  for (Kind kind : kAllKinds) {
-    if (OciName(kind) == name) return kind;
+  for (const KindInfo& info : kKinds) {
+    if (info.oci_name == name) return info.kind;
   }
   return std::nullopt;
-}
-
-std::string_view ProcName(Kind kind) {
-  switch (kind) {
-    case Kind::kPid: return "pid";
-    case Kind::kNetwork: return "net";
-    case Kind::kMount: return "mnt";
-    case Kind::kIpc: return "ipc";
-    case Kind::kUts: return "uts";
-    case Kind::kUser: return "user";
-    case Kind::kCgroup: return "cgroup";
-    case Kind::kTime: return "time";
-  }
-  return "";
-}
-
-int CloneFlag(Kind kind) {
-  switch (kind) {
-    case Kind::kPid: return CLONE_NEWPID;
-    case Kind::kNetwork: return CLONE_NEWNET;
-    case Kind::kMount: return CLONE_NEWNS;
-    case Kind::kIpc: return CLONE_NEWIPC;
-    case Kind::kUts: return CLONE_NEWUTS;
-    case Kind::kUser: return CLONE_NEWUSER;
-    case Kind::kCgroup: return CLONE_NEWCGROUP;
-    case Kind::kTime: return CLONE_NEWTIME;
-  }
-  return 0;
 }
 
 std::string ProcPath(pid_t pid, Kind kind) {

@@ -26,6 +26,7 @@ std::vector<DeviceRule> RuncDefault() {
 
 std::vector<std::string> Strings(const std::vector<DeviceRule>& rules) {
   std::vector<std::string> out;
+  out.reserve(rules.size());
   for (const DeviceRule& r : rules)
     out.push_back((r.allow ? "allow " : "deny ") + DeviceRuleString(r));
   return out;

@@ -127,7 +127,7 @@ class RuncCompatTest : public ::testing::Test {
                                                           {"cpuset", "cpuset.mems"},
                                                           {"devices", "devices.list"},
                                                           {"freezer", "freezer.state"}}) {
-      if (paths.count(key) != 0) out[key + "/" + file] = Read(paths.at(key) + "/" + file);
+      if (paths.count(key) != 0) out[PathJoin(key, file)] = Read(PathJoin(paths.at(key), file));
     }
     return out;
   }

@@ -26,13 +26,14 @@ struct Hierarchy {
 
 std::vector<Hierarchy> GroupByDir(const Placement& p) {
   std::vector<Hierarchy> out;
-  for (const auto& [key, dir] : p.paths) {
+  for (const auto& entry : p.paths) {
+    const std::string& dir = entry.second;
     auto same =
         std::find_if(out.begin(), out.end(), [&](const Hierarchy& h) { return h.dir == dir; });
     if (same != out.end()) {
-      same->keys.push_back(key);
+      same->keys.push_back(entry.first);
     } else {
-      out.push_back({dir, p.roots.at(key), {key}});
+      out.push_back({dir, p.roots.at(entry.first), {entry.first}});
     }
   }
   return out;

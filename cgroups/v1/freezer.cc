@@ -13,6 +13,10 @@ namespace {
 
 constexpr int kAttempts = 1000;
 
+Error Unexpected(const std::string& dir, const std::string& state) {
+  return Error(Errc::kInternal, "freeze `" + dir + "`: unexpected freezer.state \"" + state + "\"");
+}
+
 Result<std::string> State(const std::string& dir) {
   return std::string(Trim(BERTH_TRY(ReadKnob(dir, "freezer.state"))));
 }
@@ -28,10 +32,7 @@ Status Freeze(const std::string& dir) {
     BERTH_TRY(WriteKnob(dir, "freezer.state", "FROZEN"));
     std::string state = BERTH_TRY(State(dir));
     if (state == "FROZEN") return Ok();
-    if (state != "FREEZING") {
-      return Error(Errc::kInternal,
-                   "freeze `" + dir + "`: unexpected freezer.state \"" + state + "\"");
-    }
+    if (state != "FREEZING") return Unexpected(dir, state);
     SleepMs(1);
   }
   (void)WriteKnob(dir, "freezer.state", "THAWED");  // leave it running

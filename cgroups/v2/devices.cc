@@ -59,7 +59,7 @@ Result<UniqueFd> LoadProgram(const BpfProgram& program) {
   if (fd >= 0) return UniqueFd(fd);
   int err = errno;
   // Load again with the verifier log, so the error says why.
-  std::string log(64 * 1024, '\0');
+  std::string log(size_t{64} * 1024, '\0');
   attr = LoadAttr(program);
   attr.log_level = 1;
   attr.log_buf = Ptr(log.data());

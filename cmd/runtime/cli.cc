@@ -68,6 +68,13 @@ Status ExpectArgs(const std::string& command, const Args& positional, size_t n, 
                                            " argument(s)\nusage: berth-runc " + command + " " + usage);
 }
 
+Result<std::string> ParseContainerId(FlagSet& flags, const Args& args, const std::string& command,
+                                     const std::string& usage) {
+  Args positional = BERTH_TRY(flags.Parse(args));
+  BERTH_TRY(ExpectArgs(command, positional, 1, usage));
+  return positional.front();
+}
+
 int RuntimeMain(const Args& args) {
   Context ctx;
   std::string log_path, log_format = "text";

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "cmd/flags.h"
 #include "common/error.h"
 #include "runtime/oci/container.h"
 
@@ -48,6 +49,10 @@ int Fail(const Context& ctx, const std::string& message, int code = 1);
 // Exactly `n` positional arguments, the first being the container id.
 Status ExpectArgs(const std::string& command, const Args& positional, size_t n,
                   const std::string& usage);
+// Parses `args` with `flags` and returns the one positional argument, the
+// container id.
+Result<std::string> ParseContainerId(FlagSet& flags, const Args& args, const std::string& command,
+                                     const std::string& usage = "<container-id>");
 // Writes all of `text` to stdout.
 void Print(const std::string& text);
 

@@ -18,10 +18,9 @@ int Create(Context& ctx, const Args& args) {
   oci::CreateOptions opts;
   FlagSet flags("create");
   AddCreateFlags(flags, opts);
-  Result<Args> pos = flags.Parse(args);
-  if (!pos.ok()) return Fail(ctx, pos.error());
-  if (Status s = ExpectArgs("create", *pos, 1, "<container-id>"); !s.ok()) return Fail(ctx, s.error());
-  opts.id = pos->front();
+  Result<std::string> id = ParseContainerId(flags, args, "create");
+  if (!id.ok()) return Fail(ctx, id.error());
+  opts.id = *id;
   Result<pid_t> pid = oci::CreateContainer(ctx.rt, opts);
   if (!pid.ok()) return Fail(ctx, "berth create failed: " + pid.error().str());
   return 0;

@@ -41,12 +41,11 @@ int Events(Context& ctx, const Args& args) {
   FlagSet flags("events");
   flags.String("interval", &interval, "set the stats collection interval (default: 5s)");
   flags.Bool("stats", &stats_only, "display the container's stats then exit");
-  Result<Args> pos = flags.Parse(args);
-  if (!pos.ok()) return Fail(ctx, pos.error());
-  if (Status s = ExpectArgs("events", *pos, 1, "[options] <container-id>"); !s.ok()) return Fail(ctx, s.error());
+  Result<std::string> parsed = ParseContainerId(flags, args, "events", "[options] <container-id>");
+  if (!parsed.ok()) return Fail(ctx, parsed.error());
   Result<int64_t> period = ParseDurationMs(interval);
   if (!period.ok()) return Fail(ctx, period.error());
-  const std::string& id = pos->front();
+  const std::string& id = *parsed;
   uint64_t ooms_seen = 0;
   bool first = true;
   while (true) {

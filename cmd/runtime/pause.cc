@@ -9,10 +9,9 @@ namespace {
 int Freezer(Context& ctx, const Args& args, const char* verb,
             Status (*op)(const oci::RuntimeOptions&, const std::string&)) {
   FlagSet flags(verb);
-  Result<Args> pos = flags.Parse(args);
-  if (!pos.ok()) return Fail(ctx, pos.error());
-  if (Status s = ExpectArgs(verb, *pos, 1, "<container-id>"); !s.ok()) return Fail(ctx, s.error());
-  if (Status s = op(ctx.rt, pos->front()); !s.ok()) return Fail(ctx, s.error());
+  Result<std::string> id = ParseContainerId(flags, args, verb);
+  if (!id.ok()) return Fail(ctx, id.error());
+  if (Status s = op(ctx.rt, *id); !s.ok()) return Fail(ctx, s.error());
   return 0;
 }
 

@@ -33,7 +33,7 @@ int Ps(Context& ctx, const Args& args) {
   if (pos->size() > 1) {
     cmd.argv.insert(cmd.argv.end(), pos->begin() + 1, pos->end());
   } else {
-    cmd.argv.push_back("-ef");
+    cmd.argv.emplace_back("-ef");
   }
   Result<CommandResult> r = RunCommand(cmd);
   if (!r.ok()) return Fail(ctx, r.error());

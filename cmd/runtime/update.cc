@@ -114,12 +114,11 @@ int Update(Context& ctx, const Args& args) {
   flags.String("cpuset-mems", &f.cpuset_mems, "memory nodes to use");
   flags.String("blkio-weight", &f.blkio_weight, "block IO weight (10-1000)");
   flags.String("pids-limit", &f.pids_limit, "maximum number of pids; -1 for unlimited");
-  Result<Args> pos = flags.Parse(args);
-  if (!pos.ok()) return Fail(ctx, pos.error());
-  if (Status s = ExpectArgs("update", *pos, 1, "[options] <container-id>"); !s.ok()) return Fail(ctx, s.error());
+  Result<std::string> id = ParseContainerId(flags, args, "update", "[options] <container-id>");
+  if (!id.ok()) return Fail(ctx, id.error());
   Result<cgroups::Resources> resources = BuildResources(f);
   if (!resources.ok()) return Fail(ctx, resources.error());
-  if (Status s = oci::UpdateContainer(ctx.rt, pos->front(), *resources); !s.ok()) return Fail(ctx, s.error());
+  if (Status s = oci::UpdateContainer(ctx.rt, *id, *resources); !s.ok()) return Fail(ctx, s.error());
   return 0;
 }
 

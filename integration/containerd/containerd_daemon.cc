@@ -34,15 +34,16 @@ constexpr const char* kDisabledPlugins[] = {
     "io.containerd.snapshotter.v1.zfs",
 };
 
-std::string Quote(const std::string& s) { return "\"" + s + "\""; }
+std::string Quote(const std::string& s) {
+  return "\"" + s + "\"";
+}
 
 // mountinfo escapes space, tab, newline and backslash as \ooo.
 std::string UnescapeMountPath(std::string_view s) {
   auto octal = [](char c) { return c >= '0' && c <= '7'; };
   std::string out;
   for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 3 < s.size() && octal(s[i + 1]) && octal(s[i + 2]) &&
-        octal(s[i + 3])) {
+    if (s[i] == '\\' && i + 3 < s.size() && octal(s[i + 1]) && octal(s[i + 2]) && octal(s[i + 3])) {
       out += static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
       i += 3;
       continue;
@@ -53,16 +54,20 @@ std::string UnescapeMountPath(std::string_view s) {
 }
 
 bool IsAtOrBelow(const std::string& path, const std::string& dir) {
-  return path == dir || (path.size() > dir.size() && path.starts_with(dir) && path[dir.size()] == '/');
+  return path == dir ||
+         (path.size() > dir.size() && path.starts_with(dir) && path[dir.size()] == '/');
 }
 
-void SleepMs(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+void SleepMs(int ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+}
 
 }  // namespace
 
 std::string ContainerdConfig(const ContainerdOptions& o) {
   std::vector<std::string> disabled;
-  for (const char* p : kDisabledPlugins) disabled.push_back(Quote(p));
+  for (const char* p : kDisabledPlugins)
+    disabled.push_back(Quote(p));
   std::string c;
   c += "version = 2\n";
   c += "root = " + Quote(o.dir + "/root") + "\n";
@@ -90,18 +95,28 @@ Status Containerd::Launch() {
   if (!log) return Error::Sys("open", log_path());
   UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   if (!null) return Error::Sys("open", "/dev/null");
-  std::vector<std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
-  env.insert(env.end(), options_.env.begin(), options_.env.end());
+  // Ours replace inherited variables of the same name (Go's getenv would
+  // take the first of two).
+  std::vector<std::string> env = options_.env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string_view var = *e;
+    bool overridden = false;
+    for (const std::string& o : options_.env)
+      overridden |= var.substr(0, var.find('=') + 1) == o.substr(0, o.find('=') + 1);
+    if (!overridden) env.emplace_back(var);
+  }
   std::vector<char*> envp;
-  for (std::string& e : env) envp.push_back(e.data());
+  envp.reserve(env.size() + 1);
+  for (std::string& e : env)
+    envp.push_back(e.data());
   envp.push_back(nullptr);
   pid_t pid = ::fork();
   if (pid < 0) return Error::Sys("fork", kContainerd);
   if (pid == 0) {
     // If the test dies, containerd goes too (its shims stay: KillShims).
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::dup2(null.get(), 0) < 0 || ::dup2(log.get(), 1) < 0 || ::dup2(log.get(), 2) < 0) _exit(127);
+    if (::dup2(null.get(), 0) < 0 || ::dup2(log.get(), 1) < 0 || ::dup2(log.get(), 2) < 0)
+      _exit(127);
     const char* argv[] = {kContainerd, "--config", config.c_str(), nullptr};
     ::execve(kContainerd, const_cast<char* const*>(argv), envp.data());
     dprintf(2, "exec %s: %s\n", kContainerd, std::strerror(errno));
@@ -126,10 +141,13 @@ Status Containerd::WaitReady() {
     }
     SleepMs(100);
   }
-  return Error(Errc::kDeadlineExceeded, "containerd did not answer on " + socket() + " within 30 s");
+  return Error(Errc::kDeadlineExceeded,
+               "containerd did not answer on " + socket() + " within 30 s");
 }
 
-Containerd::~Containerd() { (void)Stop(); }
+Containerd::~Containerd() {
+  (void)Stop();
+}
 
 Status Containerd::Stop() {
   if (pid_ <= 0) return Ok();
@@ -200,11 +218,13 @@ Status UnmountUnder(const std::string& dir) {
   for (int pass = 0; pass < 5; ++pass) {
     std::vector<std::string> mounts = BERTH_TRY(MountsUnder(dir));
     if (mounts.empty()) return Ok();
-    for (const std::string& m : mounts) (void)::umount2(m.c_str(), MNT_DETACH);
+    for (const std::string& m : mounts)
+      (void)::umount2(m.c_str(), MNT_DETACH);
   }
   std::vector<std::string> left = BERTH_TRY(MountsUnder(dir));
   if (left.empty()) return Ok();
-  return Error(Errc::kFailedPrecondition, "umount: still mounted under " + dir + ": " + Join(left, ", "));
+  return Error(Errc::kFailedPrecondition,
+               "umount: still mounted under " + dir + ": " + Join(left, ", "));
 }
 
 }  // namespace berth::integration

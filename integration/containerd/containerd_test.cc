@@ -11,14 +11,15 @@
 // subtree and then looks for anything named after this run anywhere in
 // /sys/fs/cgroup.
 
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <gtest/gtest.h>
-
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <map>
 #include <set>
@@ -40,17 +41,21 @@ using std::chrono::milliseconds;
 
 constexpr char kImage[] = "berth.test/busybox:latest";
 
-// containerd log lines at level error (or worse) that are expected. Each
-// entry is a substring of the whole line. None so far: a clean run logs no
-// errors at all; the known noise is at level warning, which the check does
-// not look at:
-//   "cleaning up after shim disconnected"  logged on every task delete (the
-//       shim's ttrpc connection closes), identically with runc.
-//   "cleanup warnings time=... starting signal loop"  the shim's `delete`
-//       command's own startup line, relayed; identically with runc.
-//   "failed to load plugin io.containerd.snapshotter.v1.devmapper"  only
-//       when devmapper is not disabled (it is, in ContainerdConfig).
-const std::vector<std::string> kToleratedErrors = {};
+// containerd's log must have no line at level error (or worse) except
+// these, each allowed only in the tests that declare it (Tolerate) and in
+// the whole-log check at the end. The known noise at level warning is not
+// checked: "cleaning up after shim disconnected" (every task delete, as the
+// shim's ttrpc connection closes) and "cleanup warnings ... starting signal
+// loop" (the shim's `delete` command's startup line, relayed); both appear
+// identically with runc.
+//
+// "copy shim log" ... "file already closed": containerd 1.6 copies the
+// shim's log FIFO until the shim exits; when a task's create fails, the
+// shim exits at once and the copier reports the FIFO closed under it. Seen
+// on every failed create with runc 1.1 as well (same line, same test).
+constexpr char kCopyShimLogClosed[] = "msg=\"copy shim log\" error=\"read /proc/self/fd/";
+
+std::set<std::string> g_tolerated;  // what any test declared, for the final check
 
 bool IsErrorLine(const std::string& line) {
   return line.find("level=error") != std::string::npos ||
@@ -58,18 +63,22 @@ bool IsErrorLine(const std::string& line) {
          line.find("level=panic") != std::string::npos;
 }
 
-std::vector<std::string> UntoleratedErrors(std::string_view log) {
+std::vector<std::string> UntoleratedErrors(std::string_view log,
+                                           const std::set<std::string>& tolerated_lines) {
   std::vector<std::string> out;
   for (const std::string& line : SplitNonEmpty(log, '\n')) {
     if (!IsErrorLine(line)) continue;
     bool tolerated = false;
-    for (const std::string& t : kToleratedErrors) tolerated |= line.find(t) != std::string::npos;
+    for (const std::string& t : tolerated_lines)
+      tolerated |= line.find(t) != std::string::npos;
     if (!tolerated) out.push_back(line);
   }
   return out;
 }
 
-void SleepMs(int ms) { std::this_thread::sleep_for(milliseconds(ms)); }
+void SleepMs(int ms) {
+  std::this_thread::sleep_for(milliseconds(ms));
+}
 
 // Polls `done` every 50 ms for up to `timeout_ms`.
 bool WaitUntil(const std::function<bool()>& done, int timeout_ms) {
@@ -97,13 +106,13 @@ void FindCgroups(const std::string& dir, const std::string& token, std::vector<s
 // Everything one test binary shares: the temp dir, containerd, the image,
 // the cgroup subtree.
 struct Suite {
-  std::string dir;      // mkdtemp; removed only when nothing is mounted below
-  std::string token;    // unique per run: names the cgroup root, namespace, ids
-  std::string runc;     // <build>/cmd/berth-runc
+  std::string dir;    // mkdtemp; removed only when nothing is mounted below
+  std::string token;  // unique per run: names the cgroup root, namespace, ids
+  std::string runc;   // <build>/cmd/berth-runc
   std::unique_ptr<Containerd> containerd;
   cgroups::Layout layout;
-  cgroups::Placement placement;                // roots: the berth root per hierarchy
-  std::map<std::string, std::string> own;      // hierarchy -> own cgroup path
+  cgroups::Placement placement;            // roots: the berth root per hierarchy
+  std::map<std::string, std::string> own;  // hierarchy -> own cgroup path
   bool run_dir_existed = false, socket_dir_existed = false;
   std::string setup_error;
 };
@@ -112,7 +121,8 @@ Suite* g_suite = nullptr;
 
 std::string SetUpSuite(Suite& s) {
   if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) return "prctl(PR_SET_CHILD_SUBREAPER) failed";
-  std::string tmpl = "/tmp/berth-ctrd-XXXXXX";
+  const char* tmpdir = std::getenv("TMPDIR");
+  std::string tmpl = std::string(tmpdir && *tmpdir ? tmpdir : "/tmp") + "/berth-ctrd-XXXXXX";
   if (::mkdtemp(tmpl.data()) == nullptr) return "mkdtemp " + tmpl + " failed";
   s.dir = tmpl;
   s.token = "berth-ctrd-" + std::to_string(::getpid());
@@ -151,7 +161,8 @@ std::string SetUpSuite(Suite& s) {
   Result<CommandResult> imported =
       s.containerd->Ctr({"images", "import", "--base-name", "berth.test/busybox", *archive});
   if (!imported.ok()) return imported.error().str();
-  if (!imported->success()) return "ctr images import: " + imported->Describe() + ": " + imported->err;
+  if (!imported->success())
+    return "ctr images import: " + imported->Describe() + ": " + imported->err;
   return "";
 }
 
@@ -174,14 +185,28 @@ void TearDownSuite(Suite& s) {
     }
     Status stopped = s.containerd->Stop();
     EXPECT_TRUE(stopped.ok()) << stopped.error().str();
-    std::vector<std::string> errors = UntoleratedErrors(s.containerd->Log());
+    std::string log = s.containerd->Log();
+    std::vector<std::string> errors = UntoleratedErrors(log, g_tolerated);
     EXPECT_TRUE(errors.empty()) << "containerd logged errors:\n" << Join(errors, "\n");
+    // The log goes with the temp dir: keep its warnings and errors for
+    // whoever debugs a failure.
+    if (::testing::UnitTest::GetInstance()->failed_test_count() > 0 || !errors.empty() ||
+        std::getenv("BERTH_CONTAINERD_LOG") != nullptr) {
+      std::string notable;
+      for (const std::string& line : SplitNonEmpty(log, '\n')) {
+        if (line.find("level=info") == std::string::npos &&
+            line.find("level=debug") == std::string::npos)
+          notable += line + "\n";
+      }
+      std::fprintf(stderr, "--- containerd log, warnings and errors ---\n%s", notable.c_str());
+    }
   }
   if (!s.dir.empty()) KillShims(s.dir);
 
   // Container processes can only be ours: they are in our own subtree.
   std::set<std::string> roots;
-  for (const auto& [key, root] : s.placement.roots) roots.insert(root);
+  for (const auto& [key, root] : s.placement.roots)
+    roots.insert(root);
   for (const std::string& root : roots) {
     if (!PathExists(root)) continue;
     Result<std::vector<pid_t>> pids = cgroups::ReadProcsRecursive(root);
@@ -209,10 +234,12 @@ void TearDownSuite(Suite& s) {
   }
   // Nothing named after this run anywhere in any hierarchy.
   std::set<std::string> mounts;
-  for (const auto& [controller, mount] : s.layout.v1_mounts) mounts.insert(mount);
+  for (const auto& [controller, mount] : s.layout.v1_mounts)
+    mounts.insert(mount);
   if (!s.layout.unified_mount.empty()) mounts.insert(s.layout.unified_mount);
   std::vector<std::string> left;
-  for (const std::string& mount : mounts) FindCgroups(mount, s.token, left);
+  for (const std::string& mount : mounts)
+    FindCgroups(mount, s.token, left);
   EXPECT_TRUE(left.empty()) << "cgroups left: " << Join(left, ", ");
 
   if (!s.dir.empty()) {
@@ -260,22 +287,26 @@ class ContainerdTest : public ::testing::Test {
   void TearDown() override {
     if (s_ == nullptr || !s_->containerd) return;
     std::string log = s_->containerd->Log();
-    std::vector<std::string> errors = UntoleratedErrors(log.substr(std::min(log_offset_, log.size())));
-    EXPECT_TRUE(errors.empty()) << "containerd logged errors during this test:\n" << Join(errors, "\n");
+    std::vector<std::string> errors =
+        UntoleratedErrors(log.substr(std::min(log_offset_, log.size())), tolerated_);
+    EXPECT_TRUE(errors.empty()) << "containerd logged errors during this test:\n"
+                                << Join(errors, "\n");
   }
 
   // A container id unique to this run.
   std::string Id(const std::string& name) const { return name + "-" + s_->token; }
 
-  Result<CommandResult> Ctr(const std::vector<std::string>& args) const { return s_->containerd->Ctr(args); }
+  Result<CommandResult> Ctr(const std::vector<std::string>& args) const {
+    return s_->containerd->Ctr(args);
+  }
 
   // `ctr ...` that must succeed; returns stdout.
   std::string MustCtr(const std::vector<std::string>& args) const {
     Result<CommandResult> r = Ctr(args);
     EXPECT_TRUE(r.ok()) << r.error().str();
     if (!r.ok()) return "";
-    EXPECT_TRUE(r->success()) << "ctr " << Join(args, " ") << ": " << r->Describe() << "\nstdout: " << r->out
-                              << "\nstderr: " << r->err;
+    EXPECT_TRUE(r->success()) << "ctr " << Join(args, " ") << ": " << r->Describe()
+                              << "\nstdout: " << r->out << "\nstderr: " << r->err;
     return r->out;
   }
 
@@ -336,8 +367,15 @@ class ContainerdTest : public ::testing::Test {
     }
   }
 
+  // Allows containerd log error lines containing `what` in this test.
+  void Tolerate(const std::string& what) {
+    tolerated_.insert(what);
+    g_tolerated.insert(what);
+  }
+
   Suite* s_ = nullptr;
   size_t log_offset_ = 0;
+  std::set<std::string> tolerated_;
 };
 
 std::string ReadCounter(pid_t pid, const std::string& file) {
@@ -364,7 +402,8 @@ TEST_F(ContainerdTest, RunPrintsOutputAndExitStatus) {
   for (size_t i = 1; i < lines.size(); ++i) {
     std::vector<std::string> f = Split(lines[i], ':');
     ASSERT_EQ(f.size(), 3u) << lines[i];
-    EXPECT_TRUE(std::string_view(f[2]).ends_with("/" + s_->token + "/" + s_->token + "/" + id)) << lines[i];
+    EXPECT_TRUE(std::string_view(f[2]).ends_with("/" + s_->token + "/" + s_->token + "/" + id))
+        << lines[i];
     ++checked;
   }
   EXPECT_EQ(checked, s_->own.size());
@@ -377,18 +416,22 @@ TEST_F(ContainerdTest, RunPrintsOutputAndExitStatus) {
 
 TEST_F(ContainerdTest, DetachedTaskExecPsPauseResumeMetricsKillDelete) {
   std::string id = Id("detached");
-  MustCtr(RunArgs(true, id,
-                  {"sh", "-c", "i=0; while :; do i=$((i+1)); echo $i > /tmp/count; usleep 20000; done"}));
-  auto [pid_text, status] = TaskRow(id);
-  ASSERT_EQ(status, "RUNNING");
+  MustCtr(RunArgs(
+      true, id,
+      {"sh", "-c", "i=0; while :; do i=$((i+1)); echo $i > /tmp/count; usleep 20000; done"}));
+  const std::pair<std::string, std::string> row = TaskRow(id);
+  const std::string pid_text = row.first;
+  ASSERT_EQ(row.second, "RUNNING");
   Result<pid_t> pid = ParseInt<pid_t>(pid_text, "task pid");
   ASSERT_TRUE(pid.ok()) << pid_text;
   ExpectConfined(*pid, id);
-  ASSERT_TRUE(WaitUntil([&] { return CounterValue(*pid) > 0; }, 10'000)) << "the counter never started";
+  ASSERT_TRUE(WaitUntil([&] { return CounterValue(*pid) > 0; }, 10'000))
+      << "the counter never started";
 
   // exec: output, exit status, and the process is in the container.
-  Result<CommandResult> exec = Ctr({"task", "exec", "--fifo-dir", s_->containerd->fifo_dir(), "--exec-id",
-                                    "x1", id, "sh", "-c", "echo exec sees $(cat /tmp/count); exit 5"});
+  Result<CommandResult> exec =
+      Ctr({"task", "exec", "--fifo-dir", s_->containerd->fifo_dir(), "--exec-id", "x1", id, "sh",
+           "-c", "echo exec sees $(cat /tmp/count); exit 5"});
   ASSERT_TRUE(exec.ok()) << exec.error().str();
   EXPECT_EQ(exec->exit_code, 5) << exec->Describe() << ": " << exec->err;
   EXPECT_TRUE(exec->out.starts_with("exec sees ")) << exec->out;
@@ -423,11 +466,13 @@ TEST_F(ContainerdTest, DetachedTaskExecPsPauseResumeMetricsKillDelete) {
   ASSERT_TRUE(m.contains("pids") && m.contains("cpu") && m.contains("memory")) << metrics;
   EXPECT_GE(m.at("pids").at("current").to_number<int64_t>(), 1) << metrics;
   const json::bj::object& cpu = m.at("cpu").as_object();
-  int64_t cpu_used = cpu.contains("usage") ? cpu.at("usage").at("total").to_number<int64_t>()
-                                            : cpu.at("usage_usec").to_number<int64_t>();  // cgroup v2
+  int64_t cpu_used = cpu.contains("usage")
+                         ? cpu.at("usage").at("total").to_number<int64_t>()
+                         : cpu.at("usage_usec").to_number<int64_t>();  // cgroup v2
   EXPECT_GT(cpu_used, 0) << metrics;
   const json::bj::value& usage = m.at("memory").at("usage");
-  int64_t mem_used = usage.is_object() ? usage.at("usage").to_number<int64_t>() : usage.to_number<int64_t>();
+  int64_t mem_used =
+      usage.is_object() ? usage.at("usage").to_number<int64_t>() : usage.to_number<int64_t>();
   EXPECT_GT(mem_used, 0) << metrics;
 
   MustCtr({"task", "kill", "-s", "SIGKILL", id});
@@ -444,19 +489,121 @@ TEST_F(ContainerdTest, DetachedTaskExecPsPauseResumeMetricsKillDelete) {
 
 TEST_F(ContainerdTest, KillDeliversTheSignalAndTheExitStatus) {
   std::string id = Id("kill");
-  MustCtr(RunArgs(true, id,
-                  {"sh", "-c", "trap 'exit 42' TERM; touch /tmp/ready; while :; do usleep 20000; done"}));
-  auto [pid_text, status] = TaskRow(id);
-  ASSERT_EQ(status, "RUNNING");
+  MustCtr(RunArgs(
+      true, id,
+      {"sh", "-c", "trap 'exit 42' TERM; touch /tmp/ready; while :; do usleep 20000; done"}));
+  const std::pair<std::string, std::string> row = TaskRow(id);
+  const std::string pid_text = row.first;
+  ASSERT_EQ(row.second, "RUNNING");
   Result<pid_t> pid = ParseInt<pid_t>(pid_text, "task pid");
   ASSERT_TRUE(pid.ok()) << pid_text;
-  ASSERT_TRUE(WaitUntil([&] { return PathExists("/proc/" + pid_text + "/root/tmp/ready"); }, 10'000));
+  ASSERT_TRUE(
+      WaitUntil([&] { return PathExists("/proc/" + pid_text + "/root/tmp/ready"); }, 10'000));
   MustCtr({"task", "kill", id});  // SIGTERM
   EXPECT_TRUE(WaitUntil([&] { return TaskStatus(id) == "STOPPED"; }, 10'000)) << TaskStatus(id);
   ExpectNoRuntimeErrors(id);
   Result<CommandResult> del = Ctr({"task", "delete", id});
   ASSERT_TRUE(del.ok()) << del.error().str();
   EXPECT_NE(del->err.find("exit code 42"), std::string::npos) << del->err;
+  MustCtr({"containers", "delete", id});
+  ExpectCgroupsGone(id);
+}
+
+// A terminal: the shim hands berth-runc a --console-socket and relays the
+// pty. ctr wants a terminal of its own, so it runs under script(1).
+TEST_F(ContainerdTest, TerminalThroughTheConsoleSocket) {
+  BERTH_REQUIRE(PathExists("/usr/bin/script"), "script (Debian package bsdutils)");
+  std::string id = Id("tty");
+  std::vector<std::string> run = RunArgs(false, id, {"sh", "-c", "tty; exit 4"});
+  run.insert(run.begin() + 2, "-t");
+  std::string ctr = "/usr/bin/ctr -a " + s_->containerd->socket() + " -n " + s_->containerd->ns();
+  for (const std::string& a : run)
+    ctr += " '" + a + "'";
+  Command cmd;
+  cmd.argv = {"/usr/bin/script", "-qec", ctr, "/dev/null"};
+  cmd.timeout = std::chrono::seconds(60);
+  Result<CommandResult> r = RunCommand(cmd);
+  ASSERT_TRUE(r.ok()) << r.error().str();
+  EXPECT_EQ(r->exit_code, 4) << r->Describe() << "\nstdout: " << r->out << "\nstderr: " << r->err;
+  EXPECT_NE(r->out.find("/dev/pts/0"), std::string::npos) << r->out;
+  EXPECT_EQ(TaskStatus(id), "");
+  ExpectCgroupsGone(id);
+}
+
+// kill --all (the shim runs `berth-runc kill --all`) reaches every process.
+TEST_F(ContainerdTest, KillAllStopsEveryProcess) {
+  std::string id = Id("killall");
+  MustCtr(RunArgs(true, id, {"sh", "-c", "sleep 600 & sleep 600 & wait"}));
+  ASSERT_EQ(TaskStatus(id), "RUNNING");
+  std::string procs = CgroupDir(s_->placement.roots.count("pids") ? "pids" : cgroups::kUnified, id);
+  auto count = [&] {
+    Result<std::vector<pid_t>> pids = cgroups::ReadProcs(procs);
+    return pids.ok() ? pids->size() : size_t{0};
+  };
+  ASSERT_TRUE(WaitUntil([&] { return count() == 3; }, 10'000)) << count() << " processes";
+  MustCtr({"task", "kill", "--all", "-s", "SIGKILL", id});
+  EXPECT_TRUE(WaitUntil([&] { return TaskStatus(id) == "STOPPED"; }, 10'000)) << TaskStatus(id);
+  EXPECT_TRUE(WaitUntil([&] { return count() == 0; }, 10'000)) << count() << " processes left";
+  ExpectNoRuntimeErrors(id);
+  MustCtr({"task", "delete", id});
+  MustCtr({"containers", "delete", id});
+  ExpectCgroupsGone(id);
+}
+
+// A memory limit from ctr is enforced (the kernel OOM-kills the init) and
+// the shim, which watches the container's memory cgroup itself, publishes
+// the OOM as a /tasks/oom event.
+TEST_F(ContainerdTest, MemoryLimitOomIsReported) {
+  std::string id = Id("oom");
+  std::vector<std::string> args = RunArgs(false, id, {"/bin/berth-probe", "memhog", "64"});
+  args.insert(args.begin() + 2, {"--memory-limit", std::to_string(32 << 20)});
+  Result<CommandResult> run = Ctr(args);
+  ASSERT_TRUE(run.ok()) << run.error().str();
+  EXPECT_EQ(run->exit_code, 137) << run->Describe() << "\nstdout: " << run->out
+                                 << "\nstderr: " << run->err;
+  EXPECT_EQ(run->out.find("memhog: allocated"), std::string::npos) << run->out;
+  // The event can trail the exit that ended `ctr run`.
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        return s_->containerd->Log().find("topic=/tasks/oom", log_offset_) != std::string::npos;
+      },
+      10'000))
+      << "no /tasks/oom event";
+  ExpectCgroupsGone(id);
+}
+
+// The runtime's error text reaches ctr: the shim reads the last error from
+// berth-runc's log.json (go-runc's getLastRuntimeError), for create and for
+// exec, and a failed create leaves no container and no cgroups behind.
+TEST_F(ContainerdTest, RuntimeErrorsReachCtr) {
+  Tolerate(kCopyShimLogClosed);
+  std::string id = Id("bad-create");
+  Result<CommandResult> run = Ctr(RunArgs(false, id, {"/nonexistent"}));
+  ASSERT_TRUE(run.ok()) << run.error().str();
+  EXPECT_FALSE(run->success());
+  EXPECT_NE(run->err.find("OCI runtime create failed"), std::string::npos) << run->err;
+  // runc's wording: `exec: "/nonexistent": stat /nonexistent: <strerror>`.
+  EXPECT_NE(run->err.find("exec: \"/nonexistent\": stat /nonexistent: "), std::string::npos)
+      << run->err;
+  Result<CommandResult> containers = Ctr({"containers", "ls", "-q"});
+  ASSERT_TRUE(containers.ok());
+  EXPECT_EQ(containers->out.find(id), std::string::npos)
+      << "the failed --rm run left its container";
+  ExpectCgroupsGone(id);
+
+  id = Id("bad-exec");
+  MustCtr(RunArgs(true, id, {"sleep", "600"}));
+  ASSERT_EQ(TaskStatus(id), "RUNNING");
+  Result<CommandResult> exec = Ctr({"task", "exec", "--fifo-dir", s_->containerd->fifo_dir(),
+                                    "--exec-id", "missing", id, "/nonexistent"});
+  ASSERT_TRUE(exec.ok()) << exec.error().str();
+  EXPECT_FALSE(exec->success());
+  EXPECT_NE(exec->err.find("OCI runtime exec failed"), std::string::npos) << exec->err;
+  EXPECT_NE(exec->err.find("stat /nonexistent"), std::string::npos) << exec->err;
+  EXPECT_EQ(TaskStatus(id), "RUNNING") << "a failed exec must not disturb the task";
+  MustCtr({"task", "kill", "-s", "SIGKILL", id});
+  EXPECT_TRUE(WaitUntil([&] { return TaskStatus(id) == "STOPPED"; }, 10'000)) << TaskStatus(id);
+  MustCtr({"task", "delete", id});
   MustCtr({"containers", "delete", id});
   ExpectCgroupsGone(id);
 }

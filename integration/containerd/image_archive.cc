@@ -13,7 +13,8 @@ Status Run(std::vector<std::string> argv) {
   cmd.timeout = std::chrono::seconds(120);
   CommandResult r = BERTH_TRY(RunCommand(cmd));
   if (r.success()) return Ok();
-  return Error(Errc::kInternal, cmd.argv[0] + " " + cmd.argv[1] + ": " + r.Describe() + ": " + r.err);
+  return Error(Errc::kInternal,
+               cmd.argv[0] + " " + cmd.argv[1] + ": " + r.Describe() + ": " + r.err);
 }
 
 }  // namespace

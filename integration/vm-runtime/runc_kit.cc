@@ -17,13 +17,15 @@ namespace bj = boost::json;
 
 // --- Bundle ------------------------------------------------------------------
 
-Result<Bundle> Bundle::Make(const std::string& runc, const std::string& dir, const std::string& rootfs) {
+Result<Bundle> Bundle::Make(const std::string& runc, const std::string& dir,
+                            const std::string& rootfs) {
   BERTH_TRY(MkdirAll(dir, 0755));
   Command spec;
   spec.argv = {runc, "spec", "--bundle", dir};
   spec.timeout = std::chrono::seconds(60);
   CommandResult r = BERTH_TRY(RunCommand(spec));
-  if (!r.success()) return Error(Errc::kInternal, "berth-runc spec: " + r.Describe() + ": " + r.err);
+  if (!r.success())
+    return Error(Errc::kInternal, "berth-runc spec: " + r.Describe() + ": " + r.err);
   std::string path = dir + "/config.json";
   std::string text = BERTH_TRY(ReadFile(path));
   bj::value doc = BERTH_TRY(json::Parse(text, path));
@@ -44,7 +46,9 @@ Result<Bundle> Bundle::Make(const std::string& runc, const std::string& dir, con
   return b;
 }
 
-bj::object& Bundle::linux_section() { return spec_["linux"].as_object(); }
+bj::object& Bundle::linux_section() {
+  return spec_["linux"].as_object();
+}
 
 bj::object& Bundle::resources() {
   bj::value& r = linux_section()["resources"];
@@ -54,11 +58,14 @@ bj::object& Bundle::resources() {
 
 void Bundle::SetArgs(const std::vector<std::string>& args) {
   bj::array a;
-  for (const std::string& s : args) a.emplace_back(s);
+  for (const std::string& s : args)
+    a.emplace_back(s);
   spec_["process"].as_object()["args"] = std::move(a);
 }
 
-void Bundle::SetCgroupsPath(const std::string& path) { linux_section()["cgroupsPath"] = path; }
+void Bundle::SetCgroupsPath(const std::string& path) {
+  linux_section()["cgroupsPath"] = path;
+}
 
 void Bundle::AddBind(const std::string& source, const std::string& destination) {
   bj::object m;
@@ -69,22 +76,28 @@ void Bundle::AddBind(const std::string& source, const std::string& destination) 
   spec_["mounts"].as_array().push_back(std::move(m));
 }
 
-Status Bundle::Write() const { return WriteFileAtomic(dir_ + "/config.json", bj::serialize(spec_), 0644); }
+Status Bundle::Write() const {
+  return WriteFileAtomic(dir_ + "/config.json", bj::serialize(spec_), 0644);
+}
 
 // --- Background ----------------------------------------------------------------
 
-Result<Background> Background::Start(const std::vector<std::string>& argv, const std::string& output) {
+Result<Background> Background::Start(const std::vector<std::string>& argv,
+                                     const std::string& output) {
   UniqueFd out(::open(output.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
   if (!out) return Error::Sys("open", output);
   UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   if (!null) return Error::Sys("open", "/dev/null");
   std::vector<char*> args;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.reserve(argv.size() + 1);
+  for (const std::string& a : argv)
+    args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   pid_t pid = ::fork();
   if (pid < 0) return Error::Sys("fork", argv[0]);
   if (pid == 0) {
-    if (::dup2(null.get(), 0) < 0 || ::dup2(out.get(), 1) < 0 || ::dup2(out.get(), 2) < 0) _exit(127);
+    if (::dup2(null.get(), 0) < 0 || ::dup2(out.get(), 1) < 0 || ::dup2(out.get(), 2) < 0)
+      _exit(127);
     ::execv(args[0], args.data());
     dprintf(2, "exec %s: %s\n", args[0], std::strerror(errno));
     _exit(127);
@@ -116,18 +129,9 @@ Background::~Background() {
 
 std::optional<int> Background::Wait(std::chrono::milliseconds timeout) {
   if (pid_ <= 0) return std::nullopt;
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (true) {
-    int status = 0;
-    pid_t r = ::waitpid(pid_, &status, WNOHANG);
-    if (r == pid_) {
-      pid_ = -1;
-      return status;
-    }
-    if (r < 0 && errno != EINTR) return std::nullopt;
-    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  std::optional<int> status = WaitChild(pid_, timeout);
+  if (status) pid_ = -1;
+  return status;
 }
 
 std::string Background::Output() const {
@@ -143,17 +147,21 @@ std::vector<std::string> BerthRunc::Argv(const std::vector<std::string>& args) c
   return argv;
 }
 
-Result<CommandResult> BerthRunc::Run(const std::vector<std::string>& args, std::chrono::seconds timeout) const {
+Result<CommandResult> BerthRunc::Run(const std::vector<std::string>& args,
+                                     std::chrono::seconds timeout) const {
   Command cmd;
   cmd.argv = Argv(args);
   cmd.timeout = timeout;
   return RunCommand(cmd);
 }
 
-Status BerthRunc::Create(const std::string& bundle, const std::string& id, const std::string& output) const {
-  Background create = BERTH_TRY(Background::Start(Argv({"create", "--bundle", bundle, id}), output));
+Status BerthRunc::Create(const std::string& bundle, const std::string& id,
+                         const std::string& output) const {
+  Background create =
+      BERTH_TRY(Background::Start(Argv({"create", "--bundle", bundle, id}), output));
   std::optional<int> status = create.Wait(std::chrono::seconds(120));
-  if (!status) return Error(Errc::kDeadlineExceeded, "berth-runc create " + id + ": no exit within 120 s");
+  if (!status)
+    return Error(Errc::kDeadlineExceeded, "berth-runc create " + id + ": no exit within 120 s");
   if (*status != 0) {
     return Error(Errc::kInternal, "berth-runc create " + id + ": exit " +
                                       std::to_string(ExitCodeFromWaitStatus(*status)) + ": " +
@@ -177,6 +185,18 @@ Result<pid_t> BerthRunc::InitPid(const std::string& id) const {
 }
 
 // --- helpers -------------------------------------------------------------------
+
+std::optional<int> WaitChild(pid_t pid, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    int status = 0;
+    pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid) return status;
+    if (r < 0 && errno != EINTR) return std::nullopt;
+    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
 
 void ReapChildren() {
   while (::waitpid(-1, nullptr, WNOHANG) > 0) {

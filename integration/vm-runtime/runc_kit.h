@@ -27,7 +27,8 @@ namespace berth::integration {
 class Bundle {
  public:
   // `runc` is the berth-runc binary, `rootfs` an absolute directory.
-  static Result<Bundle> Make(const std::string& runc, const std::string& dir, const std::string& rootfs);
+  static Result<Bundle> Make(const std::string& runc, const std::string& dir,
+                             const std::string& rootfs);
 
   boost::json::object& spec() { return spec_; }
   boost::json::object& linux_section();
@@ -71,7 +72,9 @@ class Background {
 class BerthRunc {
  public:
   BerthRunc(std::string binary, std::string state_root, std::string cgroup_root)
-      : binary_(std::move(binary)), root_(std::move(state_root)), cgroup_root_(std::move(cgroup_root)) {}
+      : binary_(std::move(binary)),
+        root_(std::move(state_root)),
+        cgroup_root_(std::move(cgroup_root)) {}
 
   std::vector<std::string> Argv(const std::vector<std::string>& args) const;
   // Runs to completion with output captured (not for `create`/`run -d`:
@@ -87,6 +90,10 @@ class BerthRunc {
  private:
   std::string binary_, root_, cgroup_root_;
 };
+
+// waitpid for one child with a timeout: its wait status, or nullopt on
+// timeout or when `pid` is not our child.
+std::optional<int> WaitChild(pid_t pid, std::chrono::milliseconds timeout);
 
 // waitpid(-1, WNOHANG) until nothing is left to reap right now.
 void ReapChildren();

@@ -11,12 +11,11 @@
 // cgroup.subtree_control is the one write outside it, made only in the
 // disposable guest so that the test root gets controllers.
 
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
@@ -67,7 +66,9 @@ int64_t KeyValue(const std::string& path, const std::string& key) {
   return -1;
 }
 
-int ExitCode(const CommandResult& r) { return r.term_signal ? 128 + r.term_signal : r.exit_code; }
+int ExitCode(const CommandResult& r) {
+  return r.term_signal ? 128 + r.term_signal : r.exit_code;
+}
 
 class RuntimeVmTest : public ::testing::Test {
  protected:
@@ -75,9 +76,11 @@ class RuntimeVmTest : public ::testing::Test {
     BERTH_REQUIRE(InBerthVm(), "not inside the vm tier's guest (berth.vm=1)");
     ASSERT_EQ(::prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
     // The guest's root hands every controller to its children.
-    Result<std::vector<std::string>> all = cgroups::ReadKnobWords(kCgroupMount, "cgroup.controllers");
+    Result<std::vector<std::string>> all =
+        cgroups::ReadKnobWords(kCgroupMount, "cgroup.controllers");
     ASSERT_TRUE(all.ok()) << all.error().str();
-    for (const std::string& c : *all) (void)cgroups::WriteKnob(kCgroupMount, "cgroup.subtree_control", "+" + c);
+    for (const std::string& c : *all)
+      (void)cgroups::WriteKnob(kCgroupMount, "cgroup.subtree_control", "+" + c);
 
     static std::atomic<int> counter{0};
     root_name_ = "berth-vmrt-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
@@ -85,15 +88,16 @@ class RuntimeVmTest : public ::testing::Test {
     ASSERT_FALSE(PathExists(cgroup_root_));
     tmp_ = std::make_unique<testing::TempDir>("berth-vmrt");
     ASSERT_TRUE(MkdirAll(tmp_->path() + "/state", 0700).ok());
-    runc_ = std::make_unique<BerthRunc>(testing::BuiltBinary("cmd/berth-runc"), tmp_->path() + "/state",
-                                        "/" + root_name_);
+    runc_ = std::make_unique<BerthRunc>(testing::BuiltBinary("cmd/berth-runc"),
+                                        tmp_->path() + "/state", "/" + root_name_);
     rootfs_ = testing::BuiltBinary("integration/fixtures/busybox-rootfs");
     ASSERT_TRUE(PathExists(rootfs_ + "/bin/berth-probe")) << rootfs_ << " is not built";
   }
 
   void TearDown() override {
     if (!runc_) return;
-    for (const std::string& id : ids_) (void)runc_->Run({"delete", "--force", id});
+    for (const std::string& id : ids_)
+      (void)runc_->Run({"delete", "--force", id});
     // Only this test's containers can be in its root.
     if (PathExists(cgroup_root_)) {
       (void)cgroups::WriteKnob(cgroup_root_, "cgroup.kill", "1");
@@ -107,7 +111,8 @@ class RuntimeVmTest : public ::testing::Test {
 
   // A bundle for container `id` in the cgroup <test root>/<id>.
   Result<Bundle> MakeBundle(const std::string& id, const std::vector<std::string>& args) {
-    Bundle b = BERTH_TRY(Bundle::Make(testing::BuiltBinary("cmd/berth-runc"), tmp_->path() + "/" + id, rootfs_));
+    Bundle b = BERTH_TRY(
+        Bundle::Make(testing::BuiltBinary("cmd/berth-runc"), tmp_->path() + "/" + id, rootfs_));
     b.SetArgs(args);
     b.SetCgroupsPath(id);
     ids_.push_back(id);
@@ -141,13 +146,12 @@ class RuntimeVmTest : public ::testing::Test {
   int KillAndDelete(const std::string& id, pid_t init) {
     Result<CommandResult> kill = runc_->Run({"kill", id, "KILL"});
     EXPECT_TRUE(kill.ok() && kill->success()) << (kill.ok() ? kill->err : kill.error().str());
-    int status = -1;
-    Result<int> waited = WaitPid(init);
-    if (waited.ok()) status = *waited;
+    std::optional<int> status = WaitChild(init, seconds(60));
+    EXPECT_TRUE(status.has_value()) << "the init " << init << " was not reaped after kill";
     Result<CommandResult> del = runc_->Run({"delete", id});
     EXPECT_TRUE(del.ok() && del->success()) << (del.ok() ? del->err : del.error().str());
     EXPECT_FALSE(PathExists(cgroup_root_ + "/" + id)) << "delete left the container's cgroup";
-    return status;
+    return status.value_or(-1);
   }
 
   std::unique_ptr<testing::TempDir> tmp_;
@@ -171,7 +175,8 @@ TEST_F(RuntimeVmTest, MemoryLimitOomKillsTheInit) {
 
   Result<CommandResult> run = runc_->Run({"run", "--keep", "--bundle", b.dir(), id});
   ASSERT_TRUE(run.ok()) << run.error().str();
-  EXPECT_EQ(run->exit_code, 128 + SIGKILL) << run->Describe() << "\nout: " << run->out << "\nerr: " << run->err;
+  EXPECT_EQ(run->exit_code, 128 + SIGKILL)
+      << run->Describe() << "\nout: " << run->out << "\nerr: " << run->err;
   EXPECT_EQ(run->out.find("memhog: allocated"), std::string::npos) << run->out;
   EXPECT_EQ(Read(CgroupFile(id, "memory.max")), "33554432");
   EXPECT_GE(KeyValue(CgroupFile(id, "memory.events"), "oom_kill"), 1);
@@ -187,7 +192,8 @@ TEST_F(RuntimeVmTest, MemoryLimitOomKillsTheInit) {
 // container keeps running, and `events` reports {"type":"oom"}.
 TEST_F(RuntimeVmTest, OomInARunningContainerIsAnEvent) {
   const std::string id = "oom-event";
-  Result<Bundle> made = MakeBundle(id, {"sh", "-c", "/bin/berth-probe memhog 64; echo memhog-exit=$?; exec sleep 600"});
+  Result<Bundle> made = MakeBundle(
+      id, {"sh", "-c", "/bin/berth-probe memhog 64; echo memhog-exit=$?; exec sleep 600"});
   ASSERT_TRUE(made.ok()) << made.error().str();
   Bundle& b = *made;
   bj::object memory;
@@ -200,20 +206,22 @@ TEST_F(RuntimeVmTest, OomInARunningContainerIsAnEvent) {
   Result<pid_t> init = runc_->InitPid(id);
   ASSERT_TRUE(init.ok()) << init.error().str();
   // Events first, so it has a baseline before the OOM.
-  Result<Background> events =
-      Background::Start(runc_->Argv({"events", "--interval", "100ms", id}), tmp_->path() + "/events.out");
+  Result<Background> events = Background::Start(runc_->Argv({"events", "--interval", "100ms", id}),
+                                                tmp_->path() + "/events.out");
   ASSERT_TRUE(events.ok()) << events.error().str();
-  ASSERT_TRUE(WaitUntil([&] { return events->Output().find("\"type\":\"stats\"") != std::string::npos; },
-                        seconds(60)))
+  ASSERT_TRUE(
+      WaitUntil([&] { return events->Output().find("\"type\":\"stats\"") != std::string::npos; },
+                seconds(60)))
       << "events printed no stats: " << events->Output();
   Result<CommandResult> start = runc_->Run({"start", id});
   ASSERT_TRUE(start.ok() && start->success()) << (start.ok() ? start->err : start.error().str());
 
-  ASSERT_TRUE(WaitUntil([&] { return ReadOutput(id).find("memhog-exit=") != std::string::npos; }, seconds(120)))
+  ASSERT_TRUE(WaitUntil([&] { return ReadOutput(id).find("memhog-exit=") != std::string::npos; },
+                        seconds(120)))
       << ReadOutput(id);
   EXPECT_NE(ReadOutput(id).find("memhog-exit=137"), std::string::npos) << ReadOutput(id);
-  EXPECT_TRUE(WaitUntil([&] { return events->Output().find("{\"type\":\"oom\"") != std::string::npos; },
-                        seconds(30)))
+  EXPECT_TRUE(WaitUntil(
+      [&] { return events->Output().find("{\"type\":\"oom\"") != std::string::npos; }, seconds(30)))
       << "no oom event: " << events->Output().substr(0, 2000);
   EXPECT_GE(KeyValue(CgroupFile(id, "memory.events"), "oom_kill"), 1);
 
@@ -223,7 +231,8 @@ TEST_F(RuntimeVmTest, OomInARunningContainerIsAnEvent) {
   Result<bj::value> doc = json::Parse(stats->out, "events --stats");
   ASSERT_TRUE(doc.ok()) << doc.error().str();
   EXPECT_EQ(doc->at("type").as_string(), "stats");
-  EXPECT_EQ(doc->at("data").at("memory").at("usage").at("limit").to_number<int64_t>(), 32 << 20) << stats->out;
+  EXPECT_EQ(doc->at("data").at("memory").at("usage").at("limit").to_number<int64_t>(), 32 << 20)
+      << stats->out;
 
   int status = KillAndDelete(id, *init);
   EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
@@ -271,10 +280,12 @@ TEST_F(RuntimeVmTest, CpuQuotaThrottles) {
   pid_t init = CreateAndStart(b, id);
   ASSERT_GT(init, 0);
   EXPECT_EQ(Read(CgroupFile(id, "cpu.max")), "20000 100000");
-  ASSERT_TRUE(WaitUntil([&] { return ReadOutput(id).find("spin: wall") != std::string::npos; }, seconds(120)))
+  ASSERT_TRUE(WaitUntil([&] { return ReadOutput(id).find("spin: wall") != std::string::npos; },
+                        seconds(120)))
       << ReadOutput(id);
   double wall = 0, cpu_s = 0;
-  ASSERT_EQ(std::sscanf(ReadOutput(id).c_str(), "spin: wall %lf cpu %lf", &wall, &cpu_s), 2) << ReadOutput(id);
+  ASSERT_EQ(std::sscanf(ReadOutput(id).c_str(), "spin: wall %lf cpu %lf", &wall, &cpu_s), 2)
+      << ReadOutput(id);
   EXPECT_LT(cpu_s, wall * 0.5) << ReadOutput(id);
   EXPECT_GT(KeyValue(CgroupFile(id, "cpu.stat"), "nr_throttled"), 0);
 
@@ -321,12 +332,14 @@ TEST_F(RuntimeVmTest, PauseFreezesAndResumeContinues) {
   EXPECT_EQ(count(), frozen_at) << "the counter advanced while paused";
 
   Result<CommandResult> resume = runc_->Run({"resume", id});
-  ASSERT_TRUE(resume.ok() && resume->success()) << (resume.ok() ? resume->err : resume.error().str());
+  ASSERT_TRUE(resume.ok() && resume->success())
+      << (resume.ok() ? resume->err : resume.error().str());
   status = runc_->ContainerStatus(id);
   ASSERT_TRUE(status.ok()) << status.error().str();
   EXPECT_EQ(*status, "running");
   EXPECT_EQ(Read(CgroupFile(id, "cgroup.freeze")), "0");
-  EXPECT_TRUE(WaitUntil([&] { return count() > frozen_at; }, seconds(30))) << "no progress after resume";
+  EXPECT_TRUE(WaitUntil([&] { return count() > frozen_at; }, seconds(30)))
+      << "no progress after resume";
   KillAndDelete(id, init);
 }
 

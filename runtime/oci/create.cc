@@ -17,7 +17,7 @@
 #include "runtime/oci/hooks.h"
 #include "runtime/oci/init/console.h"
 #include "runtime/oci/init/init_plan.h"
-#include "runtime/oci/spawn.h"
+#include "runtime/oci/launcher.h"
 
 namespace berth::runtime::oci {
 namespace {
@@ -105,15 +105,10 @@ Status WritePidFile(const std::string& path, pid_t pid) {
   return WriteFileAtomic(path, std::to_string(pid), 0644, Durability::kProcessCrash);
 }
 
-// Waits for the init's end of the channel to close (it is ready) or for an
-// error it reports.
-Status WaitInitReady(const SyncChannel& channel, pid_t pid) {
-  Result<SyncMessage> msg = channel.Receive();
-  if (msg.ok()) {
-    if (msg->type == SyncType::kError) return Error(static_cast<Errc>(msg->value), msg->text);
-    return Error(Errc::kInternal, "unexpected message from container init");
-  }
-  if (msg.error().code() != Errc::kAborted) return std::move(msg).error();
+// Serves the init until it is ready (its end of the channel closes), then
+// checks it did not die instead.
+Status WaitInitReady(const SyncChannel& channel, const Spec& spec, pid_t pid, const std::string& state) {
+  BERTH_TRY(ServeUntilClosed(channel, spec, pid, state));
   int status = BERTH_TRY(WaitPid(pid, WNOHANG));
   if (status != -1) {
     return Error(Errc::kInternal, "container init exited before it was ready (status " +
@@ -201,44 +196,26 @@ Result<pid_t> CreateContainer(const RuntimeOptions& rt, const CreateOptions& opt
     }
   }
 
-  // Namespaces to join are opened here, in the runtime's own view.
-  std::vector<UniqueFd> ns_fds;
-  SpawnRequest request;
+  Launcher launcher;
   for (const Namespace& n : l.namespaces) {
-    if (n.path.empty()) continue;
-    ns_fds.push_back(BERTH_TRY(Open(n.path, O_RDONLY)));
-    int fd = ns_fds.back().get();
-    if (n.kind == ns::Kind::kUser) {
-      request.join_user_fd = fd;
-    } else if (n.kind == ns::Kind::kPid) {
-      request.join_pid_fd = fd;
-    } else {
-      plan.joins.push_back({n.kind, fd, n.path});
-    }
+    if (!n.path.empty()) BERTH_TRY(launcher.Join(n.kind, n.path, plan));
   }
-
-  auto [parent_end, child_end] = BERTH_TRY(SyncChannel::Pair());
-  plan.channel = &child_end;
-  request.clone_flags = NewNamespaceFlags(l);
-  request.parent_end = &parent_end;
-  request.child_end = &child_end;
-  request.child_main = [&plan] { RunChild(plan); };
-  Spawned child = BERTH_TRY(Spawn(request));
+  auto [child, channel] = BERTH_TRY(launcher.Launch(plan, NewNamespaceFlags(l)));
   ChildGuard guard(child.pid);
   state.pid = child.pid;
   state.pid_start_time = BERTH_TRY(ProcessStartTime(child.pid));
 
   if (plan.new_user_ns) BERTH_TRY_CTX(ns::WriteIdMaps(child.pid, l.uid_mappings, l.gid_mappings), "id maps");
   BERTH_TRY_CTX(driver->AddProcess(child.pid), "join cgroup");
-  BERTH_TRY(parent_end.Send(SyncType::kGo));
+  BERTH_TRY(channel.Send(SyncType::kGo));
 
-  BERTH_TRY(parent_end.Expect(SyncType::kMountsReady, "container mounts"));
+  BERTH_TRY(channel.Expect(SyncType::kMountsReady, "container mounts"));
   std::string creating = OciStateJson(state, ContainerStatus::kCreating);
   BERTH_TRY(RunHooks(spec.hooks.prestart, "prestart", creating));
   BERTH_TRY(RunHooks(spec.hooks.create_runtime, "createRuntime", creating));
   std::string states = creating + '\0' + OciStateJson(state, ContainerStatus::kCreated);
-  BERTH_TRY(parent_end.Send(SyncType::kHooksDone, 0, states));
-  BERTH_TRY(WaitInitReady(parent_end, child.pid));
+  BERTH_TRY(channel.Send(SyncType::kHooksDone, 0, states));
+  BERTH_TRY(WaitInitReady(channel, spec, child.pid, creating));
 
   BERTH_TRY(dir.Save(state));
   BERTH_TRY_CTX(WritePidFile(opts.pid_file, child.pid), "pid file");

@@ -12,7 +12,7 @@
 #include "runtime/oci/foreground.h"
 #include "runtime/oci/init/console.h"
 #include "runtime/oci/init/init_plan.h"
-#include "runtime/oci/spawn.h"
+#include "runtime/oci/launcher.h"
 
 namespace berth::runtime::oci {
 namespace {
@@ -26,18 +26,6 @@ Status CheckExecState(ContainerStatus status, bool ignore_paused) {
                  "cannot exec in a paused container (use --ignore-paused to override)");
   }
   return Ok();
-}
-
-// Waits until the process has exec'd (the CLOEXEC channel closes) or
-// reported an error.
-Status WaitExecStarted(const SyncChannel& channel) {
-  Result<SyncMessage> msg = channel.Receive();
-  if (msg.ok()) {
-    if (msg->type == SyncType::kError) return Error(static_cast<Errc>(msg->value), msg->text);
-    return Error(Errc::kInternal, "unexpected message from exec process");
-  }
-  if (msg.error().code() == Errc::kAborted) return Ok();
-  return std::move(msg).error();
 }
 
 struct Console {
@@ -87,39 +75,24 @@ Result<int> ExecInContainer(const RuntimeOptions& rt, const ExecOptions& opts) {
   plan.console_socket_fd = opts.console_socket_fd >= 0 ? opts.console_socket_fd : console.socket.get();
 
   // Every namespace the container lists, taken from its init.
-  std::vector<UniqueFd> ns_fds;
-  SpawnRequest request;
+  Launcher launcher;
   for (const Namespace& n : spec.linux_config.namespaces) {
-    std::string path = ns::ProcPath(state.pid, n.kind);
-    ns_fds.push_back(BERTH_TRY(Open(path, O_RDONLY)));
-    int fd = ns_fds.back().get();
-    if (n.kind == ns::Kind::kUser) {
-      request.join_user_fd = fd;
-    } else if (n.kind == ns::Kind::kPid) {
-      request.join_pid_fd = fd;
-    } else {
-      plan.joins.push_back({n.kind, fd, path});
-    }
+    BERTH_TRY(launcher.Join(n.kind, ns::ProcPath(state.pid, n.kind), plan));
   }
   // The init may have exited while we opened its namespaces.
   if (!ProcessAlive(state.pid, state.pid_start_time)) {
     return Error(Errc::kFailedPrecondition, "cannot exec in a stopped container");
   }
-
-  auto [parent_end, child_end] = BERTH_TRY(SyncChannel::Pair());
-  plan.channel = &child_end;
-  request.parent_end = &parent_end;
-  request.child_end = &child_end;
-  request.child_main = [&plan] { RunChild(plan); };
-  Spawned child = BERTH_TRY(Spawn(request));
+  auto [child, channel] = BERTH_TRY(launcher.Launch(plan, 0));
   ChildGuard guard(child.pid);
   console.socket.reset();
   if (state.has_cgroup) {
     cgroups::DriverPtr driver = BERTH_TRY(cgroups::Open(state.cgroup));
     BERTH_TRY_CTX(driver->AddProcess(child.pid), "join container cgroup");
   }
-  BERTH_TRY(parent_end.Send(SyncType::kGo));
-  BERTH_TRY(WaitExecStarted(parent_end));
+  BERTH_TRY(channel.Send(SyncType::kGo));
+  // Served until execve closes the (close-on-exec) channel.
+  BERTH_TRY(ServeUntilClosed(channel, spec, child.pid, OciStateJson(state, ContainerStatus::kRunning)));
   if (!opts.pid_file.empty()) BERTH_TRY(WriteFileAtomic(opts.pid_file, std::to_string(child.pid), 0644, Durability::kProcessCrash));
   if (opts.detach) {
     guard.release();

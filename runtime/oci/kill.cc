@@ -33,10 +33,15 @@ Status SignalInit(const ContainerState& state, int signal) {
 Status KillContainer(const RuntimeOptions& rt, const std::string& id, int signal, bool all) {
   StateDir dir = BERTH_TRY(StateDir::Open(rt.root, id));
   ContainerState state = BERTH_TRY(dir.Load());
-  if (ComputeStatus(state, dir) == ContainerStatus::kStopped) return NotRunning();
-  if (!all || !state.has_cgroup) return SignalInit(state, signal);
+  bool stopped = ComputeStatus(state, dir) == ContainerStatus::kStopped;
+  if (!all || !state.has_cgroup) return stopped ? NotRunning() : SignalInit(state, signal);
+  // As runc, --all reaches what is left in the cgroup after the init has
+  // exited too (children of a container without its own pid namespace).
   cgroups::DriverPtr driver = BERTH_TRY(cgroups::Open(state.cgroup));
-  BERTH_TRY(driver->Kill(signal));
+  Status killed = driver->Kill(signal);
+  if (stopped && !killed.ok() && killed.error().sys_errno() == ENOENT) return Ok();  // cgroup gone
+  BERTH_TRY(killed);
+  if (stopped) return Ok();
   // A process can leave the cgroup (a supervisor that adopts orphans may
   // move it), but the init is the container: signal it directly too.
   Status init = SignalInit(state, signal);

@@ -15,7 +15,10 @@ Result<cgroups::DriverPtr> DriverFor(const ContainerState& state) {
 Status PauseContainer(const RuntimeOptions& rt, const std::string& id) {
   StateDir dir = BERTH_TRY(StateDir::Open(rt.root, id));
   ContainerState state = BERTH_TRY(dir.Load());
-  if (ComputeStatus(state, dir) != ContainerStatus::kRunning) {
+  // As runc: a created container (its init blocked before the user
+  // process) can be frozen too.
+  ContainerStatus status = ComputeStatus(state, dir);
+  if (status != ContainerStatus::kRunning && status != ContainerStatus::kCreated) {
     return Error(Errc::kFailedPrecondition, "container not running");
   }
   cgroups::DriverPtr driver = BERTH_TRY(DriverFor(state));

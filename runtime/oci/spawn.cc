@@ -30,22 +30,25 @@ Result<pid_t> Clone(uint64_t flags) {
   _exit(1);  // child_main never returns
 }
 
+// Joins the user and pid namespaces; errors go to the runtime.
+Status JoinForChildren(const SpawnRequest& req) {
+  if (req.join_user_fd >= 0) BERTH_TRY(ns::JoinFd(req.join_user_fd, ns::Kind::kUser, "of the container"));
+  if (req.join_pid_fd >= 0) BERTH_TRY(ns::JoinFd(req.join_pid_fd, ns::Kind::kPid, "of the container"));
+  return Ok();
+}
+
 [[noreturn]] void StageOne(const SpawnRequest& req) {
   req.parent_end->Close();
-  auto fail = [&](Error e) {
-    req.child_end->SendError(e);
+  Status joined = JoinForChildren(req);
+  if (!joined.ok()) {
+    req.child_end->SendError(joined.error());
     _exit(1);
-  };
-  if (req.join_user_fd >= 0) {
-    Status s = ns::JoinFd(req.join_user_fd, ns::Kind::kUser, "of the container");
-    if (!s.ok()) fail(std::move(s).error());
-  }
-  if (req.join_pid_fd >= 0) {
-    Status s = ns::JoinFd(req.join_pid_fd, ns::Kind::kPid, "of the container");
-    if (!s.ok()) fail(std::move(s).error());
   }
   Result<pid_t> pid = Clone(req.clone_flags | CLONE_PARENT);
-  if (!pid.ok()) fail(std::move(pid).error());
+  if (!pid.ok()) {
+    req.child_end->SendError(pid.error());
+    _exit(1);
+  }
   if (*pid == 0) {
     req.child_main();
     _exit(1);

@@ -12,8 +12,25 @@
 namespace berth::runtime::oci {
 namespace {
 
+// Waits for the init to close its end of the fifo, which it keeps open
+// (close-on-exec) through the startContainer hooks until execve; or to die.
+Status WaitInitExec(int fifo, const StateDir& dir, const ContainerState& state) {
+  while (ProcessAlive(state.pid, state.pid_start_time)) {
+    pollfd p{fifo, POLLIN, 0};
+    int r = ::poll(&p, 1, 100);
+    if (r < 0 && errno != EINTR) return Error::Sys("poll", dir.FifoPath());
+    if (r <= 0) continue;
+    char byte;
+    ssize_t n = ::read(fifo, &byte, 1);
+    if (n == 0) return Ok();
+    if (n < 0 && errno != EAGAIN && errno != EINTR) return Error::Sys("read", dir.FifoPath());
+  }
+  return Ok();
+}
+
 // Opens the fifo without blocking (a dead init would never open its end),
-// then waits for the init's byte while checking it is still alive.
+// waits for the init's byte while checking it is still alive, then for the
+// init to execute the user process.
 Status ReleaseInit(const StateDir& dir, const ContainerState& state) {
   UniqueFd fifo = BERTH_TRY(Open(dir.FifoPath(), O_RDONLY | O_NONBLOCK));
   while (true) {
@@ -23,7 +40,7 @@ Status ReleaseInit(const StateDir& dir, const ContainerState& state) {
     if (r > 0 && (p.revents & POLLIN)) {
       char byte;
       ssize_t n = ::read(fifo.get(), &byte, 1);
-      if (n == 1) return Ok();
+      if (n == 1) return WaitInitExec(fifo.get(), dir, state);
       if (n < 0 && errno == EAGAIN) continue;
       return Error(Errc::kInternal, "container init closed the exec fifo without starting");
     }
@@ -42,8 +59,10 @@ Status StartContainer(const RuntimeOptions& rt, const std::string& id) {
     case ContainerStatus::kStopped:
       return Error(Errc::kFailedPrecondition, "cannot start a container that has stopped");
     case ContainerStatus::kRunning:
-    case ContainerStatus::kPaused:
       return Error(Errc::kFailedPrecondition, "cannot start an already running container");
+    case ContainerStatus::kPaused:
+      // A created container can be paused (as runc allows); it stays so.
+      return Error(Errc::kFailedPrecondition, "cannot start a container in the paused state");
     default:
       break;
   }

@@ -39,7 +39,7 @@ Status ValidateId(const std::string& id) {
     ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '+' || c == '-' ||
                 c == '.');
   }
-  if (!ok) return Error(Errc::kInvalidArgument, "invalid container id format: " + id);
+  if (!ok) return Error(Errc::kInvalidArgument, "invalid container ID format: " + id);
   return Ok();
 }
 
@@ -162,7 +162,7 @@ bool ProcessAlive(pid_t pid, uint64_t start_time) {
 
 ContainerStatus ComputeStatus(const ContainerState& state, const StateDir& dir) {
   if (!ProcessAlive(state.pid, state.pid_start_time)) return ContainerStatus::kStopped;
-  if (PathExists(dir.FifoPath())) return ContainerStatus::kCreated;
+  // Frozen first: a paused created container reads as paused, as in runc.
   if (state.has_cgroup) {
     Result<cgroups::DriverPtr> driver = cgroups::Open(state.cgroup);
     if (driver.ok()) {
@@ -170,6 +170,7 @@ ContainerStatus ComputeStatus(const ContainerState& state, const StateDir& dir) 
       if (fs.ok() && *fs == cgroups::FreezerState::kFrozen) return ContainerStatus::kPaused;
     }
   }
+  if (PathExists(dir.FifoPath())) return ContainerStatus::kCreated;
   return ContainerStatus::kRunning;
 }
 

@@ -14,7 +14,7 @@ struct Header {
   int64_t value;
 };
 
-constexpr size_t kMaxPacket = 64 * 1024;
+constexpr size_t kMaxPacket = size_t{64} * 1024;
 
 }  // namespace
 
@@ -26,15 +26,41 @@ Result<std::pair<SyncChannel, SyncChannel>> SyncChannel::Pair() {
   return std::make_pair(SyncChannel(UniqueFd(fds[0])), SyncChannel(UniqueFd(fds[1])));
 }
 
-Status SyncChannel::Send(SyncType type, int64_t value, std::string_view text) const {
+namespace {
+
+Status SendPacket(int socket, SyncType type, int64_t value, std::string_view text, int fd) {
   std::vector<char> packet(sizeof(Header) + std::min(text.size(), kMaxPacket - sizeof(Header)));
   Header h{static_cast<uint32_t>(type), 0, value};
   std::memcpy(packet.data(), &h, sizeof h);
   std::memcpy(packet.data() + sizeof h, text.data(), packet.size() - sizeof h);
-  while (::send(fd_.get(), packet.data(), packet.size(), MSG_NOSIGNAL) < 0) {
-    if (errno != EINTR) return Error::Sys("send", "init sync socket");
+  iovec iov{packet.data(), packet.size()};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  if (fd >= 0) {
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+  }
+  while (::sendmsg(socket, &msg, MSG_NOSIGNAL) < 0) {
+    if (errno != EINTR) return Error::Sys("sendmsg", "init sync socket");
   }
   return Ok();
+}
+
+}  // namespace
+
+Status SyncChannel::Send(SyncType type, int64_t value, std::string_view text) const {
+  return SendPacket(fd_.get(), type, value, text, -1);
+}
+
+Status SyncChannel::SendWithFd(SyncType type, int fd) const {
+  return SendPacket(fd_.get(), type, 0, {}, fd);
 }
 
 void SyncChannel::SendError(const Error& error) const {
@@ -43,9 +69,16 @@ void SyncChannel::SendError(const Error& error) const {
 
 Result<SyncMessage> SyncChannel::Receive() const {
   std::vector<char> buf(kMaxPacket);
+  iovec iov{buf.data(), buf.size()};
+  msghdr mh{};
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  mh.msg_control = control;
+  mh.msg_controllen = sizeof control;
   ssize_t n;
-  while ((n = ::recv(fd_.get(), buf.data(), buf.size(), 0)) < 0) {
-    if (errno != EINTR) return Error::Sys("recv", "init sync socket");
+  while ((n = ::recvmsg(fd_.get(), &mh, MSG_CMSG_CLOEXEC)) < 0) {
+    if (errno != EINTR) return Error::Sys("recvmsg", "init sync socket");
   }
   if (n == 0) return Error(Errc::kAborted, "init sync socket closed by peer");
   if (static_cast<size_t>(n) < sizeof(Header)) return Error(Errc::kInternal, "short sync message");
@@ -55,6 +88,11 @@ Result<SyncMessage> SyncChannel::Receive() const {
   msg.type = static_cast<SyncType>(h.type);
   msg.value = h.value;
   msg.text.assign(buf.data() + sizeof h, static_cast<size_t>(n) - sizeof h);
+  if (cmsghdr* cmsg = CMSG_FIRSTHDR(&mh); cmsg != nullptr && cmsg->cmsg_type == SCM_RIGHTS) {
+    int fd;
+    std::memcpy(&fd, CMSG_DATA(cmsg), sizeof fd);
+    msg.fd.reset(fd);
+  }
   return msg;
 }
 

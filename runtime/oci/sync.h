@@ -32,6 +32,7 @@ enum class SyncType : uint32_t {
   kHooksDone,
   kReady,
   kChildPid,
+  kSeccompFd,  // the seccomp notify listener, attached with SCM_RIGHTS
   kError,
 };
 
@@ -39,6 +40,7 @@ struct SyncMessage {
   SyncType type = SyncType::kError;
   int64_t value = 0;
   std::string text;
+  UniqueFd fd;  // set when the peer attached one
 };
 
 class SyncChannel {
@@ -52,6 +54,8 @@ class SyncChannel {
   void Close() { fd_.reset(); }
 
   Status Send(SyncType type, int64_t value = 0, std::string_view text = {}) const;
+  // Sends `fd` along with the message (SCM_RIGHTS).
+  Status SendWithFd(SyncType type, int fd) const;
   // Reports `error` to the peer (category in value, rendered text).
   void SendError(const Error& error) const;
   Result<SyncMessage> Receive() const;

@@ -14,6 +14,8 @@
 #include <map>
 #include <random>
 
+#include <gtest/gtest.h>
+
 #include "common/file.h"
 #include "common/strings.h"
 #include "integration/priv/harness/process.h"

@@ -16,6 +16,8 @@ Runtime Runc() { return {"runc", "/usr/bin/runc"}; }
 Runtime BerthRunc() { return {"berth-runc", testing::BuiltBinary("cmd/berth-runc")}; }
 std::vector<Runtime> AllRuntimes() { return {Runc(), BerthRunc()}; }
 
+void PrintTo(const Runtime& rt, std::ostream* os) { *os << rt.name; }
+
 std::string RuntimeParamName(const Runtime& rt) {
   std::string name = rt.name;
   for (char& c : name) {
@@ -55,10 +57,9 @@ RunResult Session::Cmd(const std::vector<std::string>& args, const RunOptions& o
   return priv::Run(Argv(args), options);
 }
 
-Bundle::Bundle(const bj::object& config) {
+Bundle::Bundle() {
   RunResult cp = priv::Run({"/bin/cp", "-a", FixtureRootfs(), rootfs()});
   EXPECT_EQ(cp.exit_code(), 0) << "copy rootfs: " << cp.Describe();
-  WriteConfig(config);
 }
 
 void Bundle::WriteConfig(const bj::object& config) const {

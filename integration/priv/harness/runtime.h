@@ -9,6 +9,7 @@
 #include <boost/json.hpp>
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,7 @@ struct Runtime {
 Runtime Runc();       // Debian's runc (1.1.5)
 Runtime BerthRunc();  // <build>/cmd/berth-runc
 std::vector<Runtime> AllRuntimes();
+void PrintTo(const Runtime& rt, std::ostream* os);  // gtest: parameter values by name
 // For INSTANTIATE_TEST_SUITE_P: "runc", "berth_runc".
 std::string RuntimeParamName(const Runtime& rt);
 
@@ -54,10 +56,10 @@ class Session {
 // they wrote from the host).
 class Bundle {
  public:
-  explicit Bundle(const boost::json::object& config);
+  Bundle();
   const std::string& path() const { return dir_.path(); }
   std::string rootfs() const { return dir_ / "rootfs"; }
-  // Rewrites config.json.
+  // (Re)writes config.json.
   void WriteConfig(const boost::json::object& config) const;
 
  private:

@@ -24,7 +24,7 @@
 namespace berth::runtime::oci {
 namespace {
 
-[[noreturn]] void Fail(const InitPlan& plan, Error error) {
+[[noreturn]] void Fail(const InitPlan& plan, const Error& error) {
   plan.channel->SendError(error);
   _exit(1);
 }
@@ -133,18 +133,23 @@ Status DropPrivileges(const Process& process) {
 Status LoadSeccomp(const InitPlan& plan) {
   int r = security::LoadSeccomp(*plan.seccomp);
   if (r < 0) return Error::Sys("seccomp SET_MODE_FILTER", "linux.seccomp", -r);
-  // A notify listener fd is not supported yet; ParseSeccomp-time validation
-  // keeps it from reaching here.
-  return Ok();
+  if (!plan.seccomp->uses_notify) return Ok();
+  // The runtime hands the notify listener to linux.seccomp.listenerPath.
+  Status sent = plan.channel->SendWithFd(SyncType::kSeccompFd, r);
+  ::close(r);
+  return sent;
 }
 
+// Blocks until `start` opens the fifo, then writes one byte. The write end
+// stays open (close-on-exec) until execve: `start` waits for its EOF before
+// running poststart hooks, so they follow the startContainer hooks and the
+// user process's execution, as runtime.md orders them.
 Status WaitForStart(const InitPlan& plan) {
   std::string path = "/proc/self/fd/" + std::to_string(plan.fifo_fd);
   int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
   if (fd < 0) return Error::Sys("open", "exec fifo");
   ssize_t n = ::write(fd, "0", 1);
   int err = errno;
-  ::close(fd);
   ::close(plan.fifo_fd);
   if (n != 1) return Error::Sys("write", "exec fifo", err);
   return Ok();

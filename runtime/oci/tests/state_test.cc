@@ -17,7 +17,7 @@ TEST(State, IdsFollowRuncRules) {
   EXPECT_FALSE(ValidateId("").ok());
   EXPECT_FALSE(ValidateId("..").ok());
   EXPECT_FALSE(ValidateId("a/b").ok());
-  EXPECT_EQ(ValidateId("a b").error().str(), "invalid container id format: a b");
+  EXPECT_EQ(ValidateId("a b").error().str(), "invalid container ID format: a b");
 }
 
 TEST(State, DuplicateIdAndMissingContainer) {
