@@ -11,10 +11,6 @@ namespace {
 
 using json::Field;
 
-Status ExpectObject(const Field& f) {
-  return f.ExpectObject();
-}
-
 Result<bool> RequiredBool(const Field& f) {
   if (!f.present()) return f.Invalid("required field missing");
   return f.Bool();
@@ -31,7 +27,7 @@ Result<std::optional<int64_t>> DeviceNumber(const Field& f) {
 }
 
 Result<DeviceRule> ParseDevice(const Field& f) {
-  BERTH_TRY(ExpectObject(f));
+  BERTH_TRY(f.ExpectObject());
   DeviceRule rule;
   rule.allow = BERTH_TRY(RequiredBool(f["allow"]));
   std::string type = BERTH_TRY(f["type"].OptString()).value_or("a");
@@ -58,7 +54,7 @@ Result<std::vector<DeviceRule>> ParseDevices(const Field& f) {
 
 Result<std::optional<MemoryLimits>> ParseMemory(const Field& f) {
   if (!f.present()) return std::optional<MemoryLimits>();
-  BERTH_TRY(ExpectObject(f));
+  BERTH_TRY(f.ExpectObject());
   MemoryLimits m;
   m.limit = BERTH_TRY(f["limit"].OptInt<int64_t>());
   m.reservation = BERTH_TRY(f["reservation"].OptInt<int64_t>());
@@ -78,7 +74,7 @@ Result<std::optional<MemoryLimits>> ParseMemory(const Field& f) {
 
 Result<std::optional<CpuLimits>> ParseCpu(const Field& f) {
   if (!f.present()) return std::optional<CpuLimits>();
-  BERTH_TRY(ExpectObject(f));
+  BERTH_TRY(f.ExpectObject());
   CpuLimits c;
   c.shares = BERTH_TRY(f["shares"].OptInt<uint64_t>());
   c.quota = BERTH_TRY(f["quota"].OptInt<int64_t>());
@@ -94,14 +90,14 @@ Result<std::optional<CpuLimits>> ParseCpu(const Field& f) {
 
 Result<std::optional<int64_t>> ParsePids(const Field& f) {
   if (!f.present()) return std::optional<int64_t>();
-  BERTH_TRY(ExpectObject(f));
+  BERTH_TRY(f.ExpectObject());
   return f["limit"].OptInt<int64_t>();
 }
 
 Result<std::vector<WeightDevice>> ParseWeightDevices(const Field& f) {
   std::vector<WeightDevice> out;
   for (const Field& item : BERTH_TRY(f.Items())) {
-    BERTH_TRY(ExpectObject(item));
+    BERTH_TRY(item.ExpectObject());
     WeightDevice d;
     d.major = BERTH_TRY(item["major"].Int<int64_t>());
     d.minor = BERTH_TRY(item["minor"].Int<int64_t>());
@@ -115,7 +111,7 @@ Result<std::vector<WeightDevice>> ParseWeightDevices(const Field& f) {
 Result<std::vector<ThrottleDevice>> ParseThrottleDevices(const Field& f) {
   std::vector<ThrottleDevice> out;
   for (const Field& item : BERTH_TRY(f.Items())) {
-    BERTH_TRY(ExpectObject(item));
+    BERTH_TRY(item.ExpectObject());
     ThrottleDevice d;
     d.major = BERTH_TRY(item["major"].Int<int64_t>());
     d.minor = BERTH_TRY(item["minor"].Int<int64_t>());
@@ -127,7 +123,7 @@ Result<std::vector<ThrottleDevice>> ParseThrottleDevices(const Field& f) {
 
 Result<std::optional<BlockIo>> ParseBlockIo(const Field& f) {
   if (!f.present()) return std::optional<BlockIo>();
-  BERTH_TRY(ExpectObject(f));
+  BERTH_TRY(f.ExpectObject());
   BlockIo b;
   b.weight = BERTH_TRY(f["weight"].OptInt<uint16_t>());
   b.leaf_weight = BERTH_TRY(f["leafWeight"].OptInt<uint16_t>());
@@ -142,7 +138,7 @@ Result<std::optional<BlockIo>> ParseBlockIo(const Field& f) {
 Result<std::vector<HugepageLimit>> ParseHugepages(const Field& f) {
   std::vector<HugepageLimit> out;
   for (const Field& item : BERTH_TRY(f.Items())) {
-    BERTH_TRY(ExpectObject(item));
+    BERTH_TRY(item.ExpectObject());
     HugepageLimit h;
     h.page_size = BERTH_TRY(item["pageSize"].String());
     if (h.page_size.empty() || h.page_size.find('/') != std::string::npos) {
@@ -156,11 +152,11 @@ Result<std::vector<HugepageLimit>> ParseHugepages(const Field& f) {
 
 Result<std::optional<NetworkLimits>> ParseNetwork(const Field& f) {
   if (!f.present()) return std::optional<NetworkLimits>();
-  BERTH_TRY(ExpectObject(f));
+  BERTH_TRY(f.ExpectObject());
   NetworkLimits n;
   n.class_id = BERTH_TRY(f["classID"].OptInt<uint32_t>());
   for (const Field& item : BERTH_TRY(f["priorities"].Items())) {
-    BERTH_TRY(ExpectObject(item));
+    BERTH_TRY(item.ExpectObject());
     std::string name = BERTH_TRY(item["name"].String());
     uint32_t priority = BERTH_TRY(item["priority"].Int<uint32_t>());
     n.priorities.emplace_back(std::move(name), priority);
@@ -171,7 +167,7 @@ Result<std::optional<NetworkLimits>> ParseNetwork(const Field& f) {
 Result<std::map<std::string, std::map<std::string, uint32_t>>> ParseRdma(const Field& f) {
   std::map<std::string, std::map<std::string, uint32_t>> out;
   for (const auto& [device, limits] : BERTH_TRY(f.Members())) {
-    BERTH_TRY(ExpectObject(limits));
+    BERTH_TRY(limits.ExpectObject());
     std::map<std::string, uint32_t>& entry = out[device];
     for (const char* key : {"hcaHandles", "hcaObjects"}) {
       std::optional<uint32_t> v = BERTH_TRY(limits[key].OptInt<uint32_t>());

@@ -285,6 +285,31 @@ TEST_F(V2VmTest, StatsAndUnified) {
   ASSERT_OK(driver_->Destroy());
 }
 
+TEST_F(V2VmTest, HugetlbIoAndIdle) {
+  ASSERT_OK(driver_->Create());
+  Resources r;
+  if (KnobExists(dir_, "hugetlb.2MB.max")) r.hugepage_limits = {{"2MB", 8 << 20}};
+  r.cpu = CpuLimits{};
+  r.cpu->idle = 1;
+  bool weight = KnobExists(dir_, "io.weight") && !KnobExists(dir_, "io.bfq.weight");
+  if (weight) {
+    r.block_io = BlockIo{};
+    r.block_io->weight = 500;
+  }
+  ASSERT_OK(driver_->Apply(r));
+  if (!r.hugepage_limits.empty()) {
+    EXPECT_EQ(Read(dir_ + "/hugetlb.2MB.max"), "8388608\n");
+  }
+  EXPECT_EQ(Read(dir_ + "/cpu.idle"), "1\n");
+  if (weight) {
+    EXPECT_EQ(Read(dir_ + "/io.weight"), "default 4950\n");
+  }
+  Resources bad;
+  bad.hugepage_limits = {{"3MB", 1}};
+  EXPECT_FALSE(driver_->Apply(bad).ok());
+  ASSERT_OK(driver_->Destroy());
+}
+
 // A berth root that holds processes cannot hand out controllers: the error
 // says why (cgroup v2's no-internal-processes rule) and what to do.
 TEST_F(V2VmTest, NoInternalProcessesIsExplained) {

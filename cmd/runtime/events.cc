@@ -51,8 +51,11 @@ int Events(Context& ctx, const Args& args) {
   while (true) {
     Result<cgroups::Stats> stats = oci::ContainerStats(ctx.rt, id);
     if (!stats.ok()) {
-      if (!first && stats.error().code() == Errc::kNotFound) return 0;  // the container stopped
-      return Fail(ctx, stats.error());
+      if (first || stats.error().code() != Errc::kNotFound) return Fail(ctx, stats.error());
+      // The container stopped; an OOM kill of its init is why, often.
+      Result<uint64_t> ooms = oci::ContainerOomKills(ctx.rt, id);
+      if (ooms.ok() && *ooms > ooms_seen) Print(Event("oom", id, ""));
+      return 0;
     }
     if (!first && stats->oom_kill > ooms_seen) Print(Event("oom", id, ""));
     ooms_seen = stats->oom_kill;

@@ -165,6 +165,12 @@ Status Containerd::Stop() {
   return Error(Errc::kDeadlineExceeded, "containerd did not exit within 10 s of SIGTERM");
 }
 
+Status Containerd::Restart() {
+  BERTH_TRY(Stop());
+  BERTH_TRY(Launch());
+  return WaitReady();
+}
+
 Result<CommandResult> Containerd::Ctr(const std::vector<std::string>& args) const {
   Command cmd;
   cmd.argv = {kCtr, "-a", socket(), "-n", options_.ns};

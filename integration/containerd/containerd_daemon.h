@@ -37,6 +37,9 @@ class Containerd {
 
   // SIGTERM, then SIGKILL after 10 s; reaps. Idempotent.
   Status Stop();
+  // Stop, then start again on the same root and state (the shims, and so
+  // the tasks, keep running meanwhile).
+  Status Restart();
 
   // `ctr -a <socket> -n <ns> args...`, output captured, 60 s timeout.
   Result<CommandResult> Ctr(const std::vector<std::string>& args) const;

@@ -418,7 +418,8 @@ TEST_F(ContainerdTest, DetachedTaskExecPsPauseResumeMetricsKillDelete) {
   std::string id = Id("detached");
   MustCtr(RunArgs(
       true, id,
-      {"sh", "-c", "i=0; while :; do i=$((i+1)); echo $i > /tmp/count; usleep 20000; done"}));
+      {"sh", "-c",
+       "i=0; while :; do i=$((i+1)); echo $i > /tmp/c; mv /tmp/c /tmp/count; usleep 20000; done"}));
   const std::pair<std::string, std::string> row = TaskRow(id);
   const std::string pid_text = row.first;
   ASSERT_EQ(row.second, "RUNNING");
@@ -431,10 +432,10 @@ TEST_F(ContainerdTest, DetachedTaskExecPsPauseResumeMetricsKillDelete) {
   // exec: output, exit status, and the process is in the container.
   Result<CommandResult> exec =
       Ctr({"task", "exec", "--fifo-dir", s_->containerd->fifo_dir(), "--exec-id", "x1", id, "sh",
-           "-c", "echo exec sees $(cat /tmp/count); exit 5"});
+           "-c", "echo exec sees $(cat /proc/1/comm); exit 5"});
   ASSERT_TRUE(exec.ok()) << exec.error().str();
   EXPECT_EQ(exec->exit_code, 5) << exec->Describe() << ": " << exec->err;
-  EXPECT_TRUE(exec->out.starts_with("exec sees ")) << exec->out;
+  EXPECT_EQ(exec->out, "exec sees sh\n");  // the container's pid 1
 
   // ps: the shim asks `berth-runc ps --format json`.
   std::string ps = MustCtr({"task", "ps", id});
@@ -449,6 +450,7 @@ TEST_F(ContainerdTest, DetachedTaskExecPsPauseResumeMetricsKillDelete) {
     EXPECT_EQ(Trim(*fs), "FROZEN");
   }
   long frozen_at = CounterValue(*pid);
+  ASSERT_GT(frozen_at, 0);
   SleepMs(500);
   EXPECT_EQ(CounterValue(*pid), frozen_at) << "the counter advanced while paused";
 
@@ -527,6 +529,27 @@ TEST_F(ContainerdTest, TerminalThroughTheConsoleSocket) {
   EXPECT_EQ(r->exit_code, 4) << r->Describe() << "\nstdout: " << r->out << "\nstderr: " << r->err;
   EXPECT_NE(r->out.find("/dev/pts/0"), std::string::npos) << r->out;
   EXPECT_EQ(TaskStatus(id), "");
+  ExpectCgroupsGone(id);
+}
+
+// Tasks outlive containerd: after a restart it reconnects to the shim,
+// which keeps driving berth-runc for the same container.
+TEST_F(ContainerdTest, TaskSurvivesAContainerdRestart) {
+  std::string id = Id("restart");
+  MustCtr(RunArgs(true, id, {"sleep", "600"}));
+  const std::string pid = TaskRow(id).first;
+  ASSERT_EQ(TaskStatus(id), "RUNNING");
+  Status restarted = s_->containerd->Restart();
+  ASSERT_TRUE(restarted.ok()) << restarted.error().str();
+  EXPECT_EQ(TaskRow(id), std::make_pair(pid, std::string("RUNNING")));
+  MustCtr({"task", "pause", id});
+  EXPECT_EQ(TaskStatus(id), "PAUSED");
+  MustCtr({"task", "resume", id});
+  MustCtr({"task", "kill", "-s", "SIGKILL", id});
+  EXPECT_TRUE(WaitUntil([&] { return TaskStatus(id) == "STOPPED"; }, 10'000)) << TaskStatus(id);
+  ExpectNoRuntimeErrors(id);
+  MustCtr({"task", "delete", id});
+  MustCtr({"containers", "delete", id});
   ExpectCgroupsGone(id);
 }
 

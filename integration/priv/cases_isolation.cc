@@ -58,6 +58,9 @@ Case NamespacesCase() {
           .args = {"sleep", "100"},
           .flow = WhileRunning([](Container& c, CaseContext&, Observation& obs) {
             obs["init_ns"] = NamespaceKinds(c.pid());
+            std::string status = ProcFile(c.pid(), "status");
+            obs["init_status"] = GrepLines(status, "Cap") + GrepLines(status, "NoNewPrivs:") +
+                                 GrepLines(status, "Seccomp:\t");
             RunResult r = c.Exec(Probe({"ns"}));
             std::string same = "yes";
             for (const std::string& line : SplitNonEmpty(r.out, '\n')) {
@@ -70,6 +73,9 @@ Case NamespacesCase() {
           }),
           .expect = {{"init_ns", Eq("cgroup=host ipc=new mnt=new net=new pid=new pid_for_children=new time=host "
                                     "time_for_children=host user=host uts=new ")},
+                     {"init_status", Eq("CapInh:\t0000000000000000\nCapPrm:\t0000000020000420\n"
+                                        "CapEff:\t0000000020000420\nCapBnd:\t0000000020000420\n"
+                                        "CapAmb:\t0000000000000000\nNoNewPrivs:\t1\nSeccomp:\t0\n")},
                      {"exec_joins_init_ns", Eq("yes")}}};
 }
 
@@ -86,7 +92,7 @@ Case MountinfoCase() {
           .flow = WhileRunning([](Container& c, CaseContext&, Observation& obs) { obs["mountinfo"] = InitMounts(c.pid()); }),
           .expect = {{"mountinfo", AllOf(ContainsRegex("^<bundle>/rootfs / ro,"), HasSubstr(" /proc rw,"),
                                          HasSubstr(" /dev rw,nosuid "), HasSubstr(" /dev/pts "),
-                                         HasSubstr(" /sys ro,"), HasSubstr(" /proc/kcore "),
+                                         HasSubstr(" /sys ro,"), HasSubstr("/null /proc/keys "),
                                          HasSubstr(" /proc/sys ro,"))}}};
 }
 
@@ -110,24 +116,27 @@ Case DevCase() {
                 Linux(c)["resources"].as_object()["devices"].as_array().push_back(
                     bj::object{{"allow", true}, {"type", "c"}, {"major", 1}, {"minor", 3}, {"access", "rwm"}});
               },
-          .expect = {{"stdout", AllOf(HasSubstr("/dev/null crw-rw-rw- 0 0 1:3 '/dev/null'\n"),
-                                      HasSubstr("/dev/berthnull crw-r----- 0 0 1:3 '/dev/berthnull'\n"),
+          .expect = {{"stdout", AllOf(HasSubstr("/dev/null crw-rw-rw- 0 0 1:3 /dev/null\n"),
+                                      HasSubstr("/dev/berthnull crw-r----- 0 0 1:3 /dev/berthnull\n"),
                                       HasSubstr("/dev/ptmx lrwxrwxrwx 0 0 0:0 '/dev/ptmx' -> 'pts/ptmx'\n"),
                                       HasSubstr("/dev/fd lrwxrwxrwx 0 0 0:0 '/dev/fd' -> '/proc/self/fd'\n"),
                                       HasSubstr("/dev/shm drwxrwxrwt "), HasSubstr("written\n"))}}};
 }
 
+// Masked: files become /dev/null, directories an empty read-only tmpfs;
+// read-only paths are read-only bind mounts. (This kernel has neither
+// /proc/kcore nor /proc/sysrq-trigger, so other entries of the default
+// lists are used.)
 Case ProtectedPathsCase() {
   return {.name = "masked_and_readonly_paths",
           .args = {"/bin/sh", "-c",
-                   "wc -c < /proc/kcore; cat /proc/keys | wc -c; ls -A /sys/firmware | wc -l; "
+                   "cat /proc/keys | wc -c; cat /proc/timer_list | wc -c; ls -A /sys/firmware | wc -l; "
+                   "/bin/berth-probe write /proc/keys x; "
                    "/bin/berth-probe write /proc/sys/kernel/domainname x; "
-                   "/bin/berth-probe write /proc/sysrq-trigger x; "
-                   "/bin/berth-probe write /proc/kcore x; "
+                   "/bin/berth-probe write /proc/irq/default_smp_affinity 1; "
                    "touch /sys/firmware/x 2>&1 | sed 's/.*: //'"},
-          .expect = {{"stdout", Eq("0\n0\n0\nwrite: open /proc/sys/kernel/domainname: EROFS\n"
-                                   "write: open /proc/sysrq-trigger: EROFS\nwrite: ok\n"
-                                   "Read-only file system\n")}}};
+          .expect = {{"stdout", Eq("0\n0\n0\nwrite: ok\nwrite: open /proc/sys/kernel/domainname: EROFS\n"
+                                   "write: open /proc/irq/default_smp_affinity: EROFS\nRead-only file system\n")}}};
 }
 
 Case ReadonlyRootfsCase(bool readonly) {
@@ -228,7 +237,8 @@ Case UserNamespaceCase() {
                 Linux(c)["gidMappings"] = map;
               },
           .flow = WhileRunning([](Container& c, CaseContext&, Observation& obs) {
-            obs["host_status_ids"] = GrepLines(ProcFile(c.pid(), "status"), "id:\t");
+            std::string status = ProcFile(c.pid(), "status");
+            obs["host_status_ids"] = GrepLines(status, "Uid:\t") + GrepLines(status, "Gid:\t");
             obs["uid_map"] = Join(SplitNonEmpty(ProcFile(c.pid(), "uid_map"), ' '), " ");
             obs["gid_map"] = Join(SplitNonEmpty(ProcFile(c.pid(), "gid_map"), ' '), " ");
             obs["init_ns"] = NamespaceKinds(c.pid());

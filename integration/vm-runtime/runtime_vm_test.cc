@@ -143,6 +143,43 @@ class RuntimeVmTest : public ::testing::Test {
 
   // Kills and deletes a container started by CreateAndStart; returns the
   // init's wait status.
+  // A bundle running `args` under memory.max 32M with no swap.
+  Result<Bundle> MakeMemoryLimitedBundle(const std::string& id, std::vector<std::string> args) {
+    Bundle b = BERTH_TRY(MakeBundle(id, std::move(args)));
+    bj::object memory;
+    memory["limit"] = 32 << 20;
+    memory["swap"] = 32 << 20;  // memory+swap == memory: no swap
+    b.resources()["memory"] = std::move(memory);
+    BERTH_TRY(b.Write());
+    return b;
+  }
+
+  // `events` in the background, once it has printed a baseline.
+  Result<Background> StartEvents(const std::string& id) {
+    Background events = BERTH_TRY(Background::Start(
+        runc_->Argv({"events", "--interval", "100ms", id}), tmp_->path() + "/events-" + id + ".out"));
+    if (!WaitUntil([&] { return events.Output().find("\"type\":\"stats\"") != std::string::npos; },
+                   seconds(60))) {
+      return Error(Errc::kDeadlineExceeded, "events printed no stats: " + events.Output());
+    }
+    return events;
+  }
+
+  // Creates the container, attaches `events` (baseline printed), starts it.
+  struct Watched {
+    pid_t init = -1;
+    Background events;
+  };
+  Result<Watched> CreateWatchAndStart(const Bundle& b, const std::string& id) {
+    BERTH_TRY(runc_->Create(b.dir(), id, Output(id)));
+    Watched w;
+    w.init = BERTH_TRY(runc_->InitPid(id));
+    w.events = BERTH_TRY(StartEvents(id));
+    CommandResult start = BERTH_TRY(runc_->Run({"start", id}));
+    if (!start.success()) return Error(Errc::kInternal, "start " + id + ": " + start.err);
+    return w;
+  }
+
   int KillAndDelete(const std::string& id, pid_t init) {
     Result<CommandResult> kill = runc_->Run({"kill", id, "KILL"});
     EXPECT_TRUE(kill.ok() && kill->success()) << (kill.ok() ? kill->err : kill.error().str());
@@ -164,14 +201,9 @@ class RuntimeVmTest : public ::testing::Test {
 // container exits as killed by SIGKILL, memory.events counts the kill.
 TEST_F(RuntimeVmTest, MemoryLimitOomKillsTheInit) {
   const std::string id = "oom-init";
-  Result<Bundle> made = MakeBundle(id, {"/bin/berth-probe", "memhog", "64"});
+  Result<Bundle> made = MakeMemoryLimitedBundle(id, {"/bin/berth-probe", "memhog", "64"});
   ASSERT_TRUE(made.ok()) << made.error().str();
   Bundle& b = *made;
-  bj::object memory;
-  memory["limit"] = 32 << 20;
-  memory["swap"] = 32 << 20;  // memory+swap == memory: no swap
-  b.resources()["memory"] = std::move(memory);
-  ASSERT_TRUE(b.Write().ok());
 
   Result<CommandResult> run = runc_->Run({"run", "--keep", "--bundle", b.dir(), id});
   ASSERT_TRUE(run.ok()) << run.error().str();
@@ -192,37 +224,23 @@ TEST_F(RuntimeVmTest, MemoryLimitOomKillsTheInit) {
 // container keeps running, and `events` reports {"type":"oom"}.
 TEST_F(RuntimeVmTest, OomInARunningContainerIsAnEvent) {
   const std::string id = "oom-event";
-  Result<Bundle> made = MakeBundle(
+  Result<Bundle> made = MakeMemoryLimitedBundle(
       id, {"sh", "-c", "/bin/berth-probe memhog 64; echo memhog-exit=$?; exec sleep 600"});
   ASSERT_TRUE(made.ok()) << made.error().str();
   Bundle& b = *made;
-  bj::object memory;
-  memory["limit"] = 32 << 20;
-  memory["swap"] = 32 << 20;
-  b.resources()["memory"] = std::move(memory);
-  ASSERT_TRUE(b.Write().ok());
 
-  ASSERT_TRUE(runc_->Create(b.dir(), id, Output(id)).ok());
-  Result<pid_t> init = runc_->InitPid(id);
-  ASSERT_TRUE(init.ok()) << init.error().str();
   // Events first, so it has a baseline before the OOM.
-  Result<Background> events = Background::Start(runc_->Argv({"events", "--interval", "100ms", id}),
-                                                tmp_->path() + "/events.out");
-  ASSERT_TRUE(events.ok()) << events.error().str();
-  ASSERT_TRUE(
-      WaitUntil([&] { return events->Output().find("\"type\":\"stats\"") != std::string::npos; },
-                seconds(60)))
-      << "events printed no stats: " << events->Output();
-  Result<CommandResult> start = runc_->Run({"start", id});
-  ASSERT_TRUE(start.ok() && start->success()) << (start.ok() ? start->err : start.error().str());
+  Result<Watched> watched = CreateWatchAndStart(b, id);
+  ASSERT_TRUE(watched.ok()) << watched.error().str();
+  Background& events = watched->events;
 
   ASSERT_TRUE(WaitUntil([&] { return ReadOutput(id).find("memhog-exit=") != std::string::npos; },
                         seconds(120)))
       << ReadOutput(id);
   EXPECT_NE(ReadOutput(id).find("memhog-exit=137"), std::string::npos) << ReadOutput(id);
   EXPECT_TRUE(WaitUntil(
-      [&] { return events->Output().find("{\"type\":\"oom\"") != std::string::npos; }, seconds(30)))
-      << "no oom event: " << events->Output().substr(0, 2000);
+      [&] { return events.Output().find("{\"type\":\"oom\"") != std::string::npos; }, seconds(30)))
+      << "no oom event: " << events.Output().substr(0, 2000);
   EXPECT_GE(KeyValue(CgroupFile(id, "memory.events"), "oom_kill"), 1);
 
   // One snapshot: the limit as runc reports it.
@@ -234,12 +252,31 @@ TEST_F(RuntimeVmTest, OomInARunningContainerIsAnEvent) {
   EXPECT_EQ(doc->at("data").at("memory").at("usage").at("limit").to_number<int64_t>(), 32 << 20)
       << stats->out;
 
-  int status = KillAndDelete(id, *init);
+  int status = KillAndDelete(id, watched->init);
   EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
   // events ends by itself once the container is gone.
-  std::optional<int> ended = events->Wait(seconds(30));
+  std::optional<int> ended = events.Wait(seconds(30));
   ASSERT_TRUE(ended.has_value()) << "events did not exit after the container stopped";
-  EXPECT_EQ(ExitCodeFromWaitStatus(*ended), 0) << events->Output().substr(0, 2000);
+  EXPECT_EQ(ExitCodeFromWaitStatus(*ended), 0) << events.Output().substr(0, 2000);
+}
+
+// The init itself OOM-killed: the container stops, and `events` still ends
+// its stream with {"type":"oom"} (read from the cgroup after the stop).
+TEST_F(RuntimeVmTest, OomKilledInitEndsEventsWithAnOom) {
+  const std::string id = "oom-init-event";
+  Result<Bundle> made = MakeMemoryLimitedBundle(id, {"/bin/berth-probe", "memhog", "64"});
+  ASSERT_TRUE(made.ok()) << made.error().str();
+  Result<Watched> watched = CreateWatchAndStart(*made, id);
+  ASSERT_TRUE(watched.ok()) << watched.error().str();
+  std::optional<int> status = WaitChild(watched->init, seconds(120));
+  ASSERT_TRUE(status.has_value()) << "the OOM-killed init was not reaped";
+  EXPECT_TRUE(WIFSIGNALED(*status) && WTERMSIG(*status) == SIGKILL) << *status;
+  std::optional<int> ended = watched->events.Wait(seconds(30));
+  ASSERT_TRUE(ended.has_value()) << "events did not exit after the container stopped";
+  EXPECT_NE(watched->events.Output().find("{\"type\":\"oom\""), std::string::npos)
+      << watched->events.Output().substr(0, 2000);
+  Result<CommandResult> del = runc_->Run({"delete", id});
+  EXPECT_TRUE(del.ok() && del->success()) << (del.ok() ? del->err : del.error().str());
 }
 
 // pids.max 10: the init plus 9 children; the 10th fork fails with EAGAIN.
@@ -305,7 +342,9 @@ TEST_F(RuntimeVmTest, PauseFreezesAndResumeContinues) {
   std::string out = tmp_->path() + "/pause-out";
   ASSERT_TRUE(MkdirAll(out, 0777).ok());
   Result<Bundle> made = MakeBundle(
-      id, {"sh", "-c", "i=0; while :; do i=$((i+1)); echo $i > /out/count; usleep 50000; done"});
+      id,
+      {"sh", "-c",
+       "i=0; while :; do i=$((i+1)); echo $i > /out/c; mv /out/c /out/count; usleep 50000; done"});
   ASSERT_TRUE(made.ok()) << made.error().str();
   Bundle& b = *made;
   b.AddBind(out, "/out");
@@ -328,6 +367,7 @@ TEST_F(RuntimeVmTest, PauseFreezesAndResumeContinues) {
   EXPECT_EQ(Read(CgroupFile(id, "cgroup.freeze")), "1");
   EXPECT_GE(KeyValue(CgroupFile(id, "cgroup.events"), "frozen"), 1);
   int64_t frozen_at = count();
+  ASSERT_GT(frozen_at, 0);
   std::this_thread::sleep_for(milliseconds(1500));
   EXPECT_EQ(count(), frozen_at) << "the counter advanced while paused";
 

@@ -55,6 +55,9 @@ Result<ContainerInfo> GetContainer(const RuntimeOptions& rt, const std::string& 
 Result<std::vector<ContainerInfo>> ListContainers(const RuntimeOptions& rt);
 Result<std::vector<pid_t>> ContainerPids(const RuntimeOptions& rt, const std::string& id);
 Result<cgroups::Stats> ContainerStats(const RuntimeOptions& rt, const std::string& id);
+// OOM kills counted by the container's cgroup; also after the container has
+// stopped, as long as it is not deleted (an OOM-killed init stops it).
+Result<uint64_t> ContainerOomKills(const RuntimeOptions& rt, const std::string& id);
 
 struct ExecOptions {
   std::string id;

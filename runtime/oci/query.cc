@@ -36,4 +36,11 @@ Result<cgroups::Stats> ContainerStats(const RuntimeOptions& rt, const std::strin
   return driver->GetStats();
 }
 
+Result<uint64_t> ContainerOomKills(const RuntimeOptions& rt, const std::string& id) {
+  ContainerInfo info = BERTH_TRY(GetContainer(rt, id));
+  if (!info.state.has_cgroup) return Error(Errc::kFailedPrecondition, "container has no cgroup");
+  cgroups::DriverPtr driver = BERTH_TRY(cgroups::Open(info.state.cgroup));
+  return driver->OomKillCount();
+}
+
 }  // namespace berth::runtime::oci

@@ -1,6 +1,7 @@
 #include "integration/priv/harness/runtime.h"
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/file.h"
@@ -58,6 +59,8 @@ RunResult Session::Cmd(const std::vector<std::string>& args, const RunOptions& o
 }
 
 Bundle::Bundle() {
+  // Reachable by a container's root mapped to another host uid.
+  ::chmod(dir_.path().c_str(), 0755);
   RunResult cp = priv::Run({"/bin/cp", "-a", FixtureRootfs(), rootfs()});
   EXPECT_EQ(cp.exit_code(), 0) << "copy rootfs: " << cp.Describe();
 }

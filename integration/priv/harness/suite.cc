@@ -24,7 +24,8 @@ NamedNetns& CaseContext::MakeNetns() {
 
 std::string Outcome(const RunResult& r) {
   if (r.exit_code() == 0) return "ok";
-  return "exit " + std::to_string(r.exit_code()) + ": " + ErrorMessage(r.err);
+  std::string message = ErrorMessage(r.err);
+  return "exit " + std::to_string(r.exit_code()) + (message.empty() ? "" : ": " + message);
 }
 
 Flow RunToExit() {

@@ -194,6 +194,13 @@ void RunChild(const InitPlan& plan) {
   if (!go.ok()) Fail(plan, std::move(go).error());
 
   Step(plan, JoinNamespaces(plan), "join namespaces");
+  // In a user namespace the init still has host ids that map to nothing
+  // there, and files it creates on the container's mounts (the /dev tmpfs)
+  // fail with EOVERFLOW: become the namespace's root first, as runc does
+  // once the id maps are written.
+  if (!plan.is_exec && plan.spec->linux_config.Has(ns::Kind::kUser)) {
+    Step(plan, SwitchUser(User{}, SetgroupsAllowed()), "become root in the user namespace");
+  }
   if ((!plan.is_exec || process.terminal) && ::setsid() < 0) Fail(plan, Error::Sys("setsid"));
   Step(plan, JoinSessionKeyring(plan), "session keyring");
   Step(plan, ApplyProcessLimits(process), "process limits");
