@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "cgroups/cgroups.h"
 #include "common/file.h"
 #include "common/process.h"
 #include "common/time.h"
@@ -88,11 +89,29 @@ bool RunOnce(Runtime& rt, const std::string& root, const std::string& bundle, in
   ReapStrays();
   if (!r.ok() || !r->success()) {
     std::fprintf(stderr, "%s: run failed: %s %s\n", rt.name.c_str(),
-                 r.ok() ? r->Describe().c_str() : r.error().str().c_str(), r.ok() ? r->err.c_str() : "");
+                 r.ok() ? r->Describe().c_str() : r.error().str().c_str(),
+                 r.ok() ? r->err.c_str() : "");
     return false;
   }
   rt.ms.push_back(static_cast<double>(end - start) / 1e6);
   return true;
+}
+
+// The runs' cgroups live under <own cgroup>/<cgroup>/<runtime> in every
+// hierarchy; runtimes remove their container's but leave the parents.
+void RemoveBenchCgroups(const std::string& cgroup, const std::vector<Runtime>& runtimes) {
+  auto layout = berth::cgroups::Detect();
+  if (!layout.ok()) return;
+  berth::cgroups::ResolveOptions where;
+  where.cgroups_path = cgroup;
+  where.container_id = cgroup;
+  auto placement = berth::cgroups::Resolve(*layout, where);
+  if (!placement.ok()) return;
+  for (const auto& [hierarchy, dir] : placement->paths) {
+    for (const Runtime& rt : runtimes)
+      ::rmdir((dir + "/" + rt.name).c_str());
+    ::rmdir(dir.c_str());
+  }
 }
 
 }  // namespace
@@ -103,7 +122,9 @@ int main(int argc, char** argv) {
   std::string rootfs = Arg(argc, argv, "--rootfs", dir + "/../integration/fixtures/busybox-rootfs");
   std::string berth_bin = Arg(argc, argv, "--berth", dir + "/../cmd/berth-runc");
   if (!berth::PathExists(rootfs + "/bin/true")) {
-    std::fprintf(stderr, "runtime-start: no fixture rootfs at %s (build target berth_fixture_rootfs)\n", rootfs.c_str());
+    std::fprintf(stderr,
+                 "runtime-start: no fixture rootfs at %s (build target berth_fixture_rootfs)\n",
+                 rootfs.c_str());
     return 2;
   }
   // Containers whose runtime exits are adopted by us, not by PID 1.
@@ -112,7 +133,8 @@ int main(int argc, char** argv) {
   char tmpl[] = "/tmp/berth-bench-XXXXXX";
   std::string work = ::mkdtemp(tmpl);
   std::string cgroup = "berth-bench-" + std::to_string(::getpid());
-  std::vector<Runtime> runtimes = {{"berth", berth_bin, {}}, {"runc", "/usr/bin/runc", {}}, {"crun", "/usr/bin/crun", {}}};
+  std::vector<Runtime> runtimes = {
+      {"berth", berth_bin, {}}, {"runc", "/usr/bin/runc", {}}, {"crun", "/usr/bin/crun", {}}};
   for (Runtime& rt : runtimes) {
     std::string bundle = work + "/bundle-" + rt.name;
     berth::MkdirAll(bundle).value();
@@ -124,20 +146,12 @@ int main(int argc, char** argv) {
   for (int round = 0; round < rounds; ++round) {
     for (Runtime& rt : runtimes) {
       if (rt.broken) continue;
-      if (!RunOnce(rt, work + "/root-" + rt.name, work + "/bundle-" + rt.name, round)) rt.broken = true;
+      if (!RunOnce(rt, work + "/root-" + rt.name, work + "/bundle-" + rt.name, round))
+        rt.broken = true;
     }
   }
   (void)berth::RemoveAll(work);
-  // The per-runtime parent cgroups the runs left (runc leaves parents too).
-  for (const char* base : {"/sys/fs/cgroup"}) {
-    auto dirs = berth::ListDir(base);
-    if (!dirs.ok()) continue;
-    for (const std::string& h : *dirs) {
-      std::string mine = std::string(base) + "/" + h + "/" + cgroup;
-      for (const Runtime& rt : runtimes) ::rmdir((mine + "/" + rt.name).c_str());
-      ::rmdir(mine.c_str());
-    }
-  }
+  RemoveBenchCgroups(cgroup, runtimes);
 
   const Runtime& berth_rt = runtimes[0];
   if (berth_rt.ms.empty()) {

@@ -4,37 +4,58 @@
 
 namespace berth::cli {
 
-void FlagSet::Add(const std::string& names, bool is_bool, std::function<Status(const std::string&)> set,
-                  const std::string& help) {
+void FlagSet::Add(const std::string& names, bool is_bool,
+                  std::function<Status(const std::string&)> set, const std::string& help) {
   flags_.push_back({Split(names, ','), is_bool, std::move(set), help});
 }
 
 void FlagSet::String(const std::string& names, std::string* out, const std::string& help) {
-  Add(names, false, [out](const std::string& v) { *out = v; return Ok(); }, help);
+  Add(
+      names, false,
+      [out](const std::string& v) {
+        *out = v;
+        return Ok();
+      },
+      help);
 }
 
-void FlagSet::StringList(const std::string& names, std::vector<std::string>* out, const std::string& help) {
-  Add(names, false, [out](const std::string& v) { out->push_back(v); return Ok(); }, help);
+void FlagSet::StringList(const std::string& names, std::vector<std::string>* out,
+                         const std::string& help) {
+  Add(
+      names, false,
+      [out](const std::string& v) {
+        out->push_back(v);
+        return Ok();
+      },
+      help);
 }
 
 void FlagSet::Bool(const std::string& names, bool* out, const std::string& help) {
-  Add(names, true, [out, names](const std::string& v) -> Status {
-    if (v == "true" || v == "1" || v == "t" || v == "T" || v == "TRUE" || v == "True") {
-      *out = true;
-    } else if (v == "false" || v == "0" || v == "f" || v == "F" || v == "FALSE" || v == "False") {
-      *out = false;
-    } else {
-      return Error(Errc::kInvalidArgument, "invalid boolean value \"" + v + "\" for -" + Split(names, ',')[0]);
-    }
-    return Ok();
-  }, help);
+  Add(
+      names, true,
+      [out, names](const std::string& v) -> Status {
+        if (v == "true" || v == "1" || v == "t" || v == "T" || v == "TRUE" || v == "True") {
+          *out = true;
+        } else if (v == "false" || v == "0" || v == "f" || v == "F" || v == "FALSE" ||
+                   v == "False") {
+          *out = false;
+        } else {
+          return Error(Errc::kInvalidArgument,
+                       "invalid boolean value \"" + v + "\" for -" + Split(names, ',')[0]);
+        }
+        return Ok();
+      },
+      help);
 }
 
 void FlagSet::Int(const std::string& names, int* out, const std::string& help) {
-  Add(names, false, [out, names](const std::string& v) -> Status {
-    *out = BERTH_TRY(ParseInt<int>(v, "-" + Split(names, ',')[0]));
-    return Ok();
-  }, help);
+  Add(
+      names, false,
+      [out, names](const std::string& v) -> Status {
+        *out = BERTH_TRY(ParseInt<int>(v, "-" + Split(names, ',')[0]));
+        return Ok();
+      },
+      help);
 }
 
 const FlagSet::Flag* FlagSet::Find(const std::string& name) const {
@@ -85,7 +106,8 @@ std::string FlagSet::Usage() const {
   std::string out;
   for (const Flag& f : flags_) {
     std::string names;
-    for (const std::string& n : f.names) names += (names.empty() ? "" : ", ") + std::string(n.size() == 1 ? "-" : "--") + n;
+    for (const std::string& n : f.names)
+      names += (names.empty() ? "" : ", ") + std::string(n.size() == 1 ? "-" : "--") + n;
     out += "   " + names + (f.is_bool ? "" : " value") + "\t" + f.help + "\n";
   }
   return out;

@@ -6,22 +6,38 @@ namespace berth {
 
 const char* ErrcName(Errc code) {
   switch (code) {
-    case Errc::kCancelled: return "Cancelled";
-    case Errc::kUnknown: return "Unknown";
-    case Errc::kInvalidArgument: return "InvalidArgument";
-    case Errc::kDeadlineExceeded: return "DeadlineExceeded";
-    case Errc::kNotFound: return "NotFound";
-    case Errc::kAlreadyExists: return "AlreadyExists";
-    case Errc::kPermissionDenied: return "PermissionDenied";
-    case Errc::kResourceExhausted: return "ResourceExhausted";
-    case Errc::kFailedPrecondition: return "FailedPrecondition";
-    case Errc::kAborted: return "Aborted";
-    case Errc::kOutOfRange: return "OutOfRange";
-    case Errc::kUnimplemented: return "Unimplemented";
-    case Errc::kInternal: return "Internal";
-    case Errc::kUnavailable: return "Unavailable";
-    case Errc::kDataLoss: return "DataLoss";
-    case Errc::kUnauthenticated: return "Unauthenticated";
+    case Errc::kCancelled:
+      return "Cancelled";
+    case Errc::kUnknown:
+      return "Unknown";
+    case Errc::kInvalidArgument:
+      return "InvalidArgument";
+    case Errc::kDeadlineExceeded:
+      return "DeadlineExceeded";
+    case Errc::kNotFound:
+      return "NotFound";
+    case Errc::kAlreadyExists:
+      return "AlreadyExists";
+    case Errc::kPermissionDenied:
+      return "PermissionDenied";
+    case Errc::kResourceExhausted:
+      return "ResourceExhausted";
+    case Errc::kFailedPrecondition:
+      return "FailedPrecondition";
+    case Errc::kAborted:
+      return "Aborted";
+    case Errc::kOutOfRange:
+      return "OutOfRange";
+    case Errc::kUnimplemented:
+      return "Unimplemented";
+    case Errc::kInternal:
+      return "Internal";
+    case Errc::kUnavailable:
+      return "Unavailable";
+    case Errc::kDataLoss:
+      return "DataLoss";
+    case Errc::kUnauthenticated:
+      return "Unauthenticated";
   }
   return "Unknown";
 }
@@ -80,7 +96,9 @@ Error& Error::Wrap(std::string context) & {
   return *this;
 }
 
-Error&& Error::Wrap(std::string context) && { return std::move(Wrap(std::move(context))); }
+Error&& Error::Wrap(std::string context) && {
+  return std::move(Wrap(std::move(context)));
+}
 
 std::string Error::str() const {
   std::string out = context_;

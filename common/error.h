@@ -117,27 +117,29 @@ class [[nodiscard]] Result<void> {
 };
 
 using Status = Result<void>;
-inline Status Ok() { return {}; }
+inline Status Ok() {
+  return {};
+}
 
 }  // namespace berth
 
 // BERTH_TRY(expr): evaluates a Result; on error returns it from the enclosing
 // function, otherwise yields the value.
-#define BERTH_TRY(expr)                                      \
-  ({                                                         \
-    auto&& berth_try_result_ = (expr);                       \
-    if (!berth_try_result_.ok()) {                           \
-      return std::move(berth_try_result_).error();           \
-    }                                                        \
-    std::move(berth_try_result_).value();                    \
+#define BERTH_TRY(expr)                            \
+  ({                                               \
+    auto&& berth_try_result_ = (expr);             \
+    if (!berth_try_result_.ok()) {                 \
+      return std::move(berth_try_result_).error(); \
+    }                                              \
+    std::move(berth_try_result_).value();          \
   })
 
 // BERTH_TRY_CTX(expr, context): as BERTH_TRY, wrapping the error in context.
-#define BERTH_TRY_CTX(expr, context)                           \
-  ({                                                           \
-    auto&& berth_try_result_ = (expr);                         \
-    if (!berth_try_result_.ok()) {                             \
+#define BERTH_TRY_CTX(expr, context)                             \
+  ({                                                             \
+    auto&& berth_try_result_ = (expr);                           \
+    if (!berth_try_result_.ok()) {                               \
       return std::move(berth_try_result_).error().Wrap(context); \
-    }                                                          \
-    std::move(berth_try_result_).value();                      \
+    }                                                            \
+    std::move(berth_try_result_).value();                        \
   })

@@ -34,7 +34,9 @@ Result<std::string> ReadFileAt(int dirfd, const std::string& path) {
   return out;
 }
 
-Result<std::string> ReadFile(const std::string& path) { return ReadFileAt(AT_FDCWD, path); }
+Result<std::string> ReadFile(const std::string& path) {
+  return ReadFileAt(AT_FDCWD, path);
+}
 
 static Status WriteAll(int fd, std::string_view data, const std::string& path) {
   while (!data.empty()) {
@@ -78,7 +80,8 @@ Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mo
   if (::fchmod(fd, mode) != 0) return fail(Error::Sys("fchmod", tmp));
   if (Status s = WriteAll(fd, data, tmp); !s) return fail(std::move(s).error());
   if (sync && ::fsync(fd) != 0) return fail(Error::Sys("fsync", tmp));
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return fail(Error::Sys("rename", tmp + " to " + path));
+  if (::rename(tmp.c_str(), path.c_str()) != 0)
+    return fail(Error::Sys("rename", tmp + " to " + path));
   if (!sync) return Ok();
   UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dfd && ::fsync(dfd.get()) != 0) return Error::Sys("fsync", dir);
@@ -132,7 +135,9 @@ static Status RemoveAllAt(int dirfd, const std::string& name, const std::string&
   return Ok();
 }
 
-Status RemoveAll(const std::string& path) { return RemoveAllAt(AT_FDCWD, path, path); }
+Status RemoveAll(const std::string& path) {
+  return RemoveAllAt(AT_FDCWD, path, path);
+}
 
 Result<std::vector<std::string>> ListDir(const std::string& path) {
   DIR* dir = ::opendir(path.c_str());
@@ -151,13 +156,15 @@ std::string PathJoin(std::string_view a, std::string_view b) {
   if (b.empty()) return std::string(a);
   std::string out(a);
   if (out.back() != '/') out += '/';
-  while (!b.empty() && b.front() == '/') b.remove_prefix(1);
+  while (!b.empty() && b.front() == '/')
+    b.remove_prefix(1);
   out += b;
   return out;
 }
 
 std::string Dirname(std::string_view path) {
-  while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+  while (path.size() > 1 && path.back() == '/')
+    path.remove_suffix(1);
   size_t pos = path.rfind('/');
   if (pos == std::string_view::npos) return ".";
   if (pos == 0) return "/";
@@ -165,7 +172,8 @@ std::string Dirname(std::string_view path) {
 }
 
 std::string Basename(std::string_view path) {
-  while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+  while (path.size() > 1 && path.back() == '/')
+    path.remove_suffix(1);
   size_t pos = path.rfind('/');
   if (pos == std::string_view::npos) return std::string(path);
   return std::string(path.substr(pos + 1));

@@ -10,7 +10,8 @@ Result<bj::value> Parse(std::string_view text, std::string_view what) {
   if (ec) {
     // Report the line of the failure so a hand-edited file is easy to fix.
     size_t line = 1;
-    for (size_t i = 0; i < consumed && i < text.size(); ++i) line += text[i] == '\n';
+    for (size_t i = 0; i < consumed && i < text.size(); ++i)
+      line += text[i] == '\n';
     return Error(Errc::kInvalidArgument, std::string(what) + ": invalid JSON at line " +
                                              std::to_string(line) + ": " + ec.message());
   }
@@ -19,14 +20,20 @@ Result<bj::value> Parse(std::string_view text, std::string_view what) {
 
 const char* KindName(const bj::value& v) {
   switch (v.kind()) {
-    case bj::kind::null: return "null";
-    case bj::kind::bool_: return "boolean";
+    case bj::kind::null:
+      return "null";
+    case bj::kind::bool_:
+      return "boolean";
     case bj::kind::int64:
     case bj::kind::uint64:
-    case bj::kind::double_: return "number";
-    case bj::kind::string: return "string";
-    case bj::kind::array: return "array";
-    case bj::kind::object: return "object";
+    case bj::kind::double_:
+      return "number";
+    case bj::kind::string:
+      return "string";
+    case bj::kind::array:
+      return "array";
+    case bj::kind::object:
+      return "object";
   }
   return "value";
 }
@@ -96,7 +103,8 @@ Result<uint64_t> Field::Unsigned() const {
 
 Result<std::vector<std::string>> Field::StringArray() const {
   std::vector<std::string> out;
-  for (const Field& item : BERTH_TRY(Items())) out.push_back(BERTH_TRY(item.String()));
+  for (const Field& item : BERTH_TRY(Items()))
+    out.push_back(BERTH_TRY(item.String()));
   return out;
 }
 
@@ -125,7 +133,8 @@ Result<std::vector<std::pair<std::string, Field>>> Field::Members() const {
 
 Result<std::vector<std::pair<std::string, std::string>>> Field::StringMap() const {
   std::vector<std::pair<std::string, std::string>> out;
-  for (auto& [key, field] : BERTH_TRY(Members())) out.emplace_back(key, BERTH_TRY(field.String()));
+  for (auto& [key, field] : BERTH_TRY(Members()))
+    out.emplace_back(key, BERTH_TRY(field.String()));
   return out;
 }
 

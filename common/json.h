@@ -74,7 +74,8 @@ Result<T> Field::Int() const {
     return static_cast<T>(v);
   } else {
     uint64_t v = BERTH_TRY(Unsigned());
-    if (v > std::numeric_limits<T>::max()) return Invalid("value " + std::to_string(v) + " out of range");
+    if (v > std::numeric_limits<T>::max())
+      return Invalid("value " + std::to_string(v) + " out of range");
     return static_cast<T>(v);
   }
 }

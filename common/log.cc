@@ -14,11 +14,16 @@ Config g_config;
 
 const char* LevelName(Level level) {
   switch (level) {
-    case Level::kDebug: return "debug";
-    case Level::kInfo: return "info";
-    case Level::kWarn: return "warning";
-    case Level::kError: return "error";
-    case Level::kFatal: return "fatal";
+    case Level::kDebug:
+      return "debug";
+    case Level::kInfo:
+      return "info";
+    case Level::kWarn:
+      return "warning";
+    case Level::kError:
+      return "error";
+    case Level::kFatal:
+      return "fatal";
   }
   return "info";
 }
@@ -44,9 +49,13 @@ void Configure(const Config& config) {
   g_config = config;
 }
 
-const Config& Current() { return g_config; }
+const Config& Current() {
+  return g_config;
+}
 
-bool Enabled(Level level) { return level >= g_config.min_level; }
+bool Enabled(Level level) {
+  return level >= g_config.min_level;
+}
 
 std::string Render(Format format, Level level, std::string_view message, std::string_view time) {
   if (format == Format::kJson) {

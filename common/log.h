@@ -59,6 +59,7 @@ struct Voidify {
 }  // namespace berth::log
 
 // A ternary rather than if/else, so `if (x) BLOG(kWarn) << y;` is safe.
-#define BLOG(level)                                            \
-  !::berth::log::Enabled(::berth::log::Level::level) ? (void)0 \
-                                                     : ::berth::log::Voidify() & ::berth::log::Line(::berth::log::Level::level)
+#define BLOG(level)                                  \
+  !::berth::log::Enabled(::berth::log::Level::level) \
+      ? (void)0                                      \
+      : ::berth::log::Voidify() & ::berth::log::Line(::berth::log::Level::level)

@@ -70,11 +70,13 @@ Result<Pipe> MakePipe() {
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
   std::vector<char*> argv;
-  for (const auto& a : cmd.argv) argv.push_back(const_cast<char*>(a.c_str()));
+  for (const auto& a : cmd.argv)
+    argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   if (cmd.env) {
     std::vector<char*> envp;
-    for (const auto& e : *cmd.env) envp.push_back(const_cast<char*>(e.c_str()));
+    for (const auto& e : *cmd.env)
+      envp.push_back(const_cast<char*>(e.c_str()));
     envp.push_back(nullptr);
     ::execvpe(argv[0], argv.data(), envp.data());
   } else {

@@ -22,7 +22,7 @@ struct Command {
 };
 
 struct CommandResult {
-  int exit_code = -1;  // when exited normally
+  int exit_code = -1;   // when exited normally
   int term_signal = 0;  // when killed by a signal
   bool timed_out = false;
   std::string out;

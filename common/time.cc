@@ -34,7 +34,8 @@ std::string FormatRfc3339Nano(const timespec& ts) {
     char frac[16];
     snprintf(frac, sizeof frac, ".%09ld", ts.tv_nsec);
     std::string f = frac;
-    while (f.back() == '0') f.pop_back();
+    while (f.back() == '0')
+      f.pop_back();
     out += f;
   }
   return out + "Z";

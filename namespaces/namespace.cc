@@ -36,9 +36,15 @@ const KindInfo& Info(Kind kind) {
 
 }  // namespace
 
-std::string_view OciName(Kind kind) { return Info(kind).oci_name; }
-std::string_view ProcName(Kind kind) { return Info(kind).proc_name; }
-int CloneFlag(Kind kind) { return Info(kind).clone_flag; }
+std::string_view OciName(Kind kind) {
+  return Info(kind).oci_name;
+}
+std::string_view ProcName(Kind kind) {
+  return Info(kind).proc_name;
+}
+int CloneFlag(Kind kind) {
+  return Info(kind).clone_flag;
+}
 
 std::optional<Kind> FromOciName(std::string_view name) {
   for (const KindInfo& info : kKinds) {

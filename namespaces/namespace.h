@@ -13,7 +13,7 @@
 namespace berth::ns {
 
 enum class Kind { kPid, kNetwork, kMount, kIpc, kUts, kUser, kCgroup, kTime };
-inline constexpr Kind kAllKinds[] = {Kind::kPid, Kind::kNetwork, Kind::kMount, Kind::kIpc,
+inline constexpr Kind kAllKinds[] = {Kind::kPid, Kind::kNetwork, Kind::kMount,  Kind::kIpc,
                                      Kind::kUts, Kind::kUser,    Kind::kCgroup, Kind::kTime};
 
 // OCI spec name ("network", "mount", ...).

@@ -12,7 +12,9 @@
 
 namespace berth::sys {
 
-inline long Clone3(clone_args* args) { return ::syscall(SYS_clone3, args, sizeof(clone_args)); }
+inline long Clone3(clone_args* args) {
+  return ::syscall(SYS_clone3, args, sizeof(clone_args));
+}
 inline int PivotRoot(const char* new_root, const char* put_old) {
   return static_cast<int>(::syscall(SYS_pivot_root, new_root, put_old));
 }

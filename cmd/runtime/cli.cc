@@ -19,9 +19,9 @@ using Verb = int (*)(Context&, const Args&);
 
 const std::map<std::string, Verb>& Verbs() {
   static const std::map<std::string, Verb> verbs = {
-      {"create", Create}, {"start", Start},   {"run", Run},           {"state", State},
-      {"kill", Kill},     {"delete", Delete}, {"exec", Exec},         {"list", List},
-      {"ps", Ps},         {"pause", Pause},   {"resume", Resume},     {"update", Update},
+      {"create", Create}, {"start", Start},       {"run", Run},       {"state", State},
+      {"kill", Kill},     {"delete", Delete},     {"exec", Exec},     {"list", List},
+      {"ps", Ps},         {"pause", Pause},       {"resume", Resume}, {"update", Update},
       {"events", Events}, {"features", Features}, {"spec", Spec},
   };
   return verbs;
@@ -33,10 +33,12 @@ void PrintVersion() {
 
 void PrintUsage(const FlagSet& flags) {
   std::string verbs;
-  for (const auto& [name, fn] : Verbs()) verbs += "   " + name + "\n";
-  std::printf("usage: berth-runc [global options] command [command options] [arguments...]\n\n"
-              "COMMANDS:\n%s\nGLOBAL OPTIONS:\n%s",
-              verbs.c_str(), flags.Usage().c_str());
+  for (const auto& [name, fn] : Verbs())
+    verbs += "   " + name + "\n";
+  std::printf(
+      "usage: berth-runc [global options] command [command options] [arguments...]\n\n"
+      "COMMANDS:\n%s\nGLOBAL OPTIONS:\n%s",
+      verbs.c_str(), flags.Usage().c_str());
 }
 
 }  // namespace
@@ -59,13 +61,17 @@ int Fail(const Context& ctx, const std::string& message, int code) {
   return code;
 }
 
-int Fail(const Context& ctx, const Error& error, int code) { return Fail(ctx, error.str(), code); }
+int Fail(const Context& ctx, const Error& error, int code) {
+  return Fail(ctx, error.str(), code);
+}
 
-Status ExpectArgs(const std::string& command, const Args& positional, size_t n, const std::string& usage) {
+Status ExpectArgs(const std::string& command, const Args& positional, size_t n,
+                  const std::string& usage) {
   if (positional.size() == n) return Ok();
   std::string what = positional.size() < n ? "requires exactly" : "accepts exactly";
   return Error(Errc::kInvalidArgument, "\"" + command + "\" " + what + " " + std::to_string(n) +
-                                           " argument(s)\nusage: berth-runc " + command + " " + usage);
+                                           " argument(s)\nusage: berth-runc " + command + " " +
+                                           usage);
 }
 
 Result<std::string> ParseContainerId(FlagSet& flags, const Args& args, const std::string& command,
@@ -87,11 +93,14 @@ int RuntimeMain(const Args& args) {
   flags.String("log", &log_path, "set the log file to write runtime logs to (default is stderr)");
   flags.String("log-format", &log_format, "set the log format ('text' (default), or 'json')");
   flags.String("root", &ctx.rt.root, "root directory for storage of container state");
-  flags.String("criu", &criu, "accepted for runc compatibility; checkpoint/restore is not supported");
+  flags.String("criu", &criu,
+               "accepted for runc compatibility; checkpoint/restore is not supported");
   flags.Bool("systemd-cgroup", &systemd_cgroup, "use the systemd cgroup driver (not supported)");
-  flags.String("rootless", &rootless, "ignore cgroup permission errors ('true', 'false', or 'auto')");
-  flags.String("cgroup-root", &ctx.rt.cgroup_root,
-               "cgroup subtree berth may use (default: the cgroup berth runs in; env BERTH_CGROUP_ROOT)");
+  flags.String("rootless", &rootless,
+               "ignore cgroup permission errors ('true', 'false', or 'auto')");
+  flags.String(
+      "cgroup-root", &ctx.rt.cgroup_root,
+      "cgroup subtree berth may use (default: the cgroup berth runs in; env BERTH_CGROUP_ROOT)");
   flags.Bool("version,v", &version, "print the version");
   flags.Bool("help,h", &help, "show help");
   Result<Args> rest = flags.Parse(args);
@@ -122,9 +131,11 @@ int RuntimeMain(const Args& args) {
     return help ? 0 : 1;
   }
   if (systemd_cgroup) {
-    return Fail(ctx, "--systemd-cgroup: the systemd cgroup driver is not supported by berth; use cgroupfs");
+    return Fail(
+        ctx, "--systemd-cgroup: the systemd cgroup driver is not supported by berth; use cgroupfs");
   }
-  if (rootless == "true") return Fail(ctx, "--rootless=true: rootless containers are not supported by berth");
+  if (rootless == "true")
+    return Fail(ctx, "--rootless=true: rootless containers are not supported by berth");
   auto verb = Verbs().find(rest->front());
   if (verb == Verbs().end()) return Fail(ctx, "No help topic for '" + rest->front() + "'");
   return verb->second(ctx, Args(rest->begin() + 1, rest->end()));

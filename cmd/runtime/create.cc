@@ -11,7 +11,8 @@ void AddCreateFlags(FlagSet& flags, oci::CreateOptions& opts) {
   flags.String("pid-file", &opts.pid_file, "file to write the process id to");
   flags.Bool("no-pivot", &opts.no_pivot, "do not use pivot root to jail process inside rootfs");
   flags.Bool("no-new-keyring", &opts.no_new_keyring, "do not create a new session keyring");
-  flags.Int("preserve-fds", &opts.preserve_fds, "pass N additional file descriptors to the container");
+  flags.Int("preserve-fds", &opts.preserve_fds,
+            "pass N additional file descriptors to the container");
 }
 
 int Create(Context& ctx, const Args& args) {

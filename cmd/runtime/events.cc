@@ -13,7 +13,8 @@ namespace {
 
 // Go's time.ParseDuration for the units people use: "5s", "250ms", "1m", "1.5s".
 Result<int64_t> ParseDurationMs(const std::string& raw) {
-  static const std::pair<const char*, double> kUnits[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
+  static const std::pair<const char*, double> kUnits[] = {
+      {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
   for (const auto& [suffix, ms] : kUnits) {
     std::string_view s = raw;
     if (!s.ends_with(suffix)) continue;

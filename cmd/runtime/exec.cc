@@ -19,7 +19,8 @@ struct ExecFlags {
 
 Status ApplyUser(const std::string& spec, oci::User& user) {
   std::vector<std::string> parts = Split(spec, ':');
-  if (parts.size() > 2) return Error(Errc::kInvalidArgument, "--user: want <uid>[:<gid>], got \"" + spec + "\"");
+  if (parts.size() > 2)
+    return Error(Errc::kInvalidArgument, "--user: want <uid>[:<gid>], got \"" + spec + "\"");
   user.uid = BERTH_TRY(ParseInt<uint32_t>(parts[0], "--user uid"));
   if (parts.size() == 2) user.gid = BERTH_TRY(ParseInt<uint32_t>(parts[1], "--user gid"));
   return Ok();
@@ -47,14 +48,16 @@ Result<oci::Process> ProcessFromFile(const std::string& path) {
   return p;
 }
 
-Result<oci::Process> ProcessFromArgs(const oci::Spec& spec, const ExecFlags& f, const Args& command) {
+Result<oci::Process> ProcessFromArgs(const oci::Spec& spec, const ExecFlags& f,
+                                     const Args& command) {
   if (!spec.process) return Error(Errc::kFailedPrecondition, "container config has no process");
   oci::Process p = *spec.process;
   p.args = command;
   p.terminal = f.tty;
   p.console_size.reset();
   if (!f.cwd.empty()) p.cwd = f.cwd;
-  for (const std::string& e : f.env) p.env.push_back(e);
+  for (const std::string& e : f.env)
+    p.env.push_back(e);
   if (!f.user.empty()) BERTH_TRY(ApplyUser(f.user, p.user));
   for (const std::string& g : f.additional_gids) {
     p.user.additional_gids.push_back(BERTH_TRY(ParseInt<uint32_t>(g, "--additional-gids")));
@@ -64,8 +67,8 @@ Result<oci::Process> ProcessFromArgs(const oci::Spec& spec, const ExecFlags& f, 
   return p;
 }
 
-Result<oci::Process> ProcessFromContainer(const Context& ctx, const std::string& id, const ExecFlags& f,
-                                         const Args& positional) {
+Result<oci::Process> ProcessFromContainer(const Context& ctx, const std::string& id,
+                                          const ExecFlags& f, const Args& positional) {
   oci::StateDir dir = BERTH_TRY(oci::StateDir::Open(ctx.rt.root, id));
   oci::Spec spec = BERTH_TRY(dir.LoadSpec());
   if (positional.size() < 2) return Error(Errc::kInvalidArgument, "exec: no command given");
@@ -78,7 +81,8 @@ int Exec(Context& ctx, const Args& args) {
   ExecFlags f;
   oci::ExecOptions opts;
   FlagSet flags("exec");
-  flags.String("console-socket", &opts.console_socket, "path to an AF_UNIX socket which will receive the pty master");
+  flags.String("console-socket", &opts.console_socket,
+               "path to an AF_UNIX socket which will receive the pty master");
   flags.String("cwd", &f.cwd, "current working directory in the container");
   flags.StringList("env,e", &f.env, "set environment variables");
   flags.Bool("tty,t", &f.tty, "allocate a pseudo-TTY");
@@ -91,15 +95,22 @@ int Exec(Context& ctx, const Args& args) {
   flags.String("apparmor", &f.apparmor, "set the apparmor profile (not supported)");
   flags.Bool("no-new-privs", &f.no_new_privs, "set the no new privileges value for the process");
   flags.StringList("cap,c", &f.caps, "add a capability to the bounding set for the process");
-  flags.Int("preserve-fds", &opts.preserve_fds, "pass N additional file descriptors to the process");
+  flags.Int("preserve-fds", &opts.preserve_fds,
+            "pass N additional file descriptors to the process");
   flags.Bool("ignore-paused", &opts.ignore_paused, "allow exec in a paused container");
   flags.String("cgroup", &f.cgroup, "run the process in a sub-cgroup (not supported)");
   Result<Args> pos = flags.Parse(args);
   if (!pos.ok()) return Fail(ctx, pos.error(), 255);
-  if (pos->empty()) return Fail(ctx, "exec failed: usage: berth-runc exec [options] <container-id> <command> [args...]", 255);
-  if (!f.apparmor.empty()) return Fail(ctx, "exec failed: --apparmor: AppArmor is not supported by berth", 255);
-  if (!f.process_label.empty()) return Fail(ctx, "exec failed: --process-label: SELinux is not supported by berth", 255);
-  if (!f.cgroup.empty()) return Fail(ctx, "exec failed: --cgroup: sub-cgroups are not supported by berth", 255);
+  if (pos->empty())
+    return Fail(ctx,
+                "exec failed: usage: berth-runc exec [options] <container-id> <command> [args...]",
+                255);
+  if (!f.apparmor.empty())
+    return Fail(ctx, "exec failed: --apparmor: AppArmor is not supported by berth", 255);
+  if (!f.process_label.empty())
+    return Fail(ctx, "exec failed: --process-label: SELinux is not supported by berth", 255);
+  if (!f.cgroup.empty())
+    return Fail(ctx, "exec failed: --cgroup: sub-cgroups are not supported by berth", 255);
   opts.id = pos->front();
   Result<oci::Process> process = f.process_file.empty()
                                      ? ProcessFromContainer(ctx, opts.id, f, *pos)

@@ -18,7 +18,8 @@ namespace {
 
 boost::json::array Strings(const std::vector<std::string>& values) {
   boost::json::array out;
-  for (const std::string& v : values) out.emplace_back(v);
+  for (const std::string& v : values)
+    out.emplace_back(v);
   return out;
 }
 
@@ -32,12 +33,14 @@ int Features(Context& ctx, const Args& args) {
   bj::object doc;
   doc["ociVersionMin"] = "1.0.0";
   doc["ociVersionMax"] = "1.1.0";
-  doc["hooks"] = Strings({"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"});
+  doc["hooks"] = Strings(
+      {"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"});
   doc["mountOptions"] = Strings(oci::KnownMountOptions());
   bj::object linux_doc;
   linux_doc["namespaces"] = Strings({"cgroup", "ipc", "mount", "network", "pid", "user", "uts"});
   linux_doc["capabilities"] = Strings(security::KnownCapabilities());
-  linux_doc["cgroup"] = bj::object{{"v1", true}, {"v2", true}, {"systemd", false}, {"systemdUser", false}};
+  linux_doc["cgroup"] =
+      bj::object{{"v1", true}, {"v2", true}, {"systemd", false}, {"systemdUser", false}};
   bj::object seccomp;
   seccomp["enabled"] = true;
   seccomp["actions"] = Strings(security::SupportedSeccompActions());

@@ -12,7 +12,8 @@ int Kill(Context& ctx, const Args& args) {
   Result<Args> pos = flags.Parse(args);
   if (!pos.ok()) return Fail(ctx, pos.error());
   if (pos->empty() || pos->size() > 2) {
-    return Fail(ctx, Error(Errc::kInvalidArgument, "usage: berth-runc kill [--all] <container-id> [signal]"));
+    return Fail(ctx, Error(Errc::kInvalidArgument,
+                           "usage: berth-runc kill [--all] <container-id> [signal]"));
   }
   int signal = SIGTERM;
   if (pos->size() == 2) {
@@ -20,7 +21,8 @@ int Kill(Context& ctx, const Args& args) {
     if (!parsed.ok()) return Fail(ctx, parsed.error());
     signal = *parsed;
   }
-  if (Status s = oci::KillContainer(ctx.rt, pos->front(), signal, all); !s.ok()) return Fail(ctx, s.error());
+  if (Status s = oci::KillContainer(ctx.rt, pos->front(), signal, all); !s.ok())
+    return Fail(ctx, s.error());
   return 0;
 }
 

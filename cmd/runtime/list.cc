@@ -51,7 +51,8 @@ int List(Context& ctx, const Args& args) {
   Result<std::vector<oci::ContainerInfo>> all = oci::ListContainers(ctx.rt);
   if (!all.ok()) return Fail(ctx, all.error());
   if (quiet) {
-    for (const auto& c : *all) Print(c.state.id + "\n");
+    for (const auto& c : *all)
+      Print(c.state.id + "\n");
     return 0;
   }
   if (format == "json") {
@@ -68,7 +69,8 @@ int List(Context& ctx, const Args& args) {
     return 0;
   }
   if (format != "table") return Fail(ctx, "invalid format option");
-  std::vector<std::vector<std::string>> rows = {{"ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"}};
+  std::vector<std::vector<std::string>> rows = {
+      {"ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"}};
   for (const auto& c : *all) {
     pid_t pid = c.status == oci::ContainerStatus::kStopped ? 0 : c.state.pid;
     rows.push_back({c.state.id, std::to_string(pid), oci::StatusName(c.status), c.state.bundle,

@@ -17,7 +17,11 @@ int Freezer(Context& ctx, const Args& args, const char* verb,
 
 }  // namespace
 
-int Pause(Context& ctx, const Args& args) { return Freezer(ctx, args, "pause", oci::PauseContainer); }
-int Resume(Context& ctx, const Args& args) { return Freezer(ctx, args, "resume", oci::ResumeContainer); }
+int Pause(Context& ctx, const Args& args) {
+  return Freezer(ctx, args, "pause", oci::PauseContainer);
+}
+int Resume(Context& ctx, const Args& args) {
+  return Freezer(ctx, args, "resume", oci::ResumeContainer);
+}
 
 }  // namespace berth::cli::runtime

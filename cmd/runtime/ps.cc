@@ -17,13 +17,16 @@ int Ps(Context& ctx, const Args& args) {
   flags.String("format,f", &format, "select one of: table or json (default: \"table\")");
   Result<Args> pos = flags.Parse(args);
   if (!pos.ok()) return Fail(ctx, pos.error());
-  if (pos->empty()) return Fail(ctx, Error(Errc::kInvalidArgument, "usage: berth-runc ps <container-id> [ps options]"));
+  if (pos->empty())
+    return Fail(ctx,
+                Error(Errc::kInvalidArgument, "usage: berth-runc ps <container-id> [ps options]"));
   Result<std::vector<pid_t>> pids = oci::ContainerPids(ctx.rt, pos->front());
   if (!pids.ok()) return Fail(ctx, pids.error());
   std::sort(pids->begin(), pids->end());
   if (format == "json") {
     std::string out = "[";
-    for (size_t i = 0; i < pids->size(); ++i) out += (i ? "," : "") + std::to_string((*pids)[i]);
+    for (size_t i = 0; i < pids->size(); ++i)
+      out += (i ? "," : "") + std::to_string((*pids)[i]);
     Print(out + "]\n");
     return 0;
   }

@@ -5,8 +5,8 @@
 #include <sys/socket.h>
 
 #include "cmd/flags.h"
-#include "common/file.h"
 #include "cmd/runtime/cli.h"
+#include "common/file.h"
 #include "runtime/oci/foreground.h"
 #include "runtime/oci/init/console.h"
 
@@ -35,7 +35,8 @@ int Run(Context& ctx, const Args& args) {
   AddCreateFlags(flags, opts);
   flags.Bool("detach,d", &detach, "detach from the container's process");
   flags.Bool("keep", &keep, "do not delete the container after it exits");
-  flags.Bool("no-subreaper", &no_subreaper, "disable the use of the subreaper used to reap reparented processes");
+  flags.Bool("no-subreaper", &no_subreaper,
+             "disable the use of the subreaper used to reap reparented processes");
   Result<Args> pos = flags.Parse(args);
   if (!pos.ok()) return Fail(ctx, pos.error());
   if (Status s = ExpectArgs("run", *pos, 1, "<container-id>"); !s.ok()) return Fail(ctx, s.error());

@@ -196,7 +196,8 @@ int Spec(Context& ctx, const Args& args) {
   bool rootless = false;
   FlagSet flags("spec");
   flags.String("bundle,b", &bundle, "path to the root of the bundle directory");
-  flags.Bool("rootless", &rootless, "generate a configuration for a rootless container (not supported)");
+  flags.Bool("rootless", &rootless,
+             "generate a configuration for a rootless container (not supported)");
   Result<Args> pos = flags.Parse(args);
   if (!pos.ok()) return Fail(ctx, pos.error());
   if (rootless) return Fail(ctx, "--rootless: rootless containers are not supported by berth");

@@ -19,17 +19,20 @@ Result<int64_t> ParseBytes(const std::string& flag, const std::string& raw) {
   if (raw == "-1") return -1;
   std::string s = raw;
   size_t i = 0;
-  while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
+  while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.'))
+    ++i;
   std::string number = s.substr(0, i);
   std::string unit = std::string(Trim(s.substr(i)));
-  for (char& c : unit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char& c : unit)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (unit.ends_with("b")) unit.pop_back();
   if (unit.ends_with("i")) unit.pop_back();
   static const std::string kUnits = "kmgtp";
   double mult = 1;
   if (!unit.empty()) {
     size_t pos = unit.size() == 1 ? kUnits.find(unit[0]) : std::string::npos;
-    if (pos == std::string::npos) return Error(Errc::kInvalidArgument, "--" + flag + ": invalid size \"" + raw + "\"");
+    if (pos == std::string::npos)
+      return Error(Errc::kInvalidArgument, "--" + flag + ": invalid size \"" + raw + "\"");
     mult = std::pow(1024.0, static_cast<double>(pos + 1));
   }
   char* end = nullptr;
@@ -42,7 +45,8 @@ Result<int64_t> ParseBytes(const std::string& flag, const std::string& raw) {
 
 struct UpdateFlags {
   std::string resources, memory, memory_reservation, memory_swap, kernel_memory, kernel_memory_tcp;
-  std::string cpu_period, cpu_quota, cpu_share, cpu_rt_period, cpu_rt_runtime, cpuset_cpus, cpuset_mems;
+  std::string cpu_period, cpu_quota, cpu_share, cpu_rt_period, cpu_rt_runtime, cpuset_cpus,
+      cpuset_mems;
   std::string blkio_weight, pids_limit;
 };
 
@@ -62,7 +66,8 @@ Status SetBytes(const std::string& flag, const std::string& raw, std::optional<i
 Result<cgroups::Resources> BuildResources(const UpdateFlags& f) {
   cgroups::Resources r;
   if (!f.resources.empty()) {
-    std::string text = BERTH_TRY(f.resources == "-" ? ReadFileAt(0, "/dev/stdin") : ReadFile(f.resources));
+    std::string text =
+        BERTH_TRY(f.resources == "-" ? ReadFileAt(0, "/dev/stdin") : ReadFile(f.resources));
     json::bj::value doc = BERTH_TRY(json::Parse(text, f.resources == "-" ? "stdin" : f.resources));
     r = BERTH_TRY(cgroups::ParseResources(json::Field(&doc, "resources")));
   }
@@ -72,7 +77,8 @@ Result<cgroups::Resources> BuildResources(const UpdateFlags& f) {
   BERTH_TRY(SetBytes("memory-swap", f.memory_swap, mem.swap));
   BERTH_TRY(SetBytes("kernel-memory", f.kernel_memory, mem.kernel));
   BERTH_TRY(SetBytes("kernel-memory-tcp", f.kernel_memory_tcp, mem.kernel_tcp));
-  if (mem.limit || mem.reservation || mem.swap || mem.kernel || mem.kernel_tcp || r.memory) r.memory = mem;
+  if (mem.limit || mem.reservation || mem.swap || mem.kernel || mem.kernel_tcp || r.memory)
+    r.memory = mem;
   cgroups::CpuLimits cpu = r.cpu.value_or(cgroups::CpuLimits{});
   BERTH_TRY(SetInt("cpu-period", f.cpu_period, cpu.period));
   BERTH_TRY(SetInt("cpu-quota", f.cpu_quota, cpu.quota));
@@ -99,11 +105,14 @@ Result<cgroups::Resources> BuildResources(const UpdateFlags& f) {
 int Update(Context& ctx, const Args& args) {
   UpdateFlags f;
   FlagSet flags("update");
-  flags.String("resources,r", &f.resources, "path to a file containing the resources to update, or \"-\" for stdin");
+  flags.String("resources,r", &f.resources,
+               "path to a file containing the resources to update, or \"-\" for stdin");
   flags.String("memory", &f.memory, "memory limit (in bytes, or with a unit: 64m)");
   flags.String("memory-reservation", &f.memory_reservation, "memory reservation or soft limit");
-  flags.String("memory-swap", &f.memory_swap, "total memory usage (memory + swap); -1 for unlimited");
-  flags.String("kernel-memory", &f.kernel_memory, "kernel memory limit (ignored by modern kernels)");
+  flags.String("memory-swap", &f.memory_swap,
+               "total memory usage (memory + swap); -1 for unlimited");
+  flags.String("kernel-memory", &f.kernel_memory,
+               "kernel memory limit (ignored by modern kernels)");
   flags.String("kernel-memory-tcp", &f.kernel_memory_tcp, "kernel memory limit for tcp buffers");
   flags.String("cpu-period", &f.cpu_period, "CPU CFS period in microseconds");
   flags.String("cpu-quota", &f.cpu_quota, "CPU CFS quota in microseconds");
@@ -118,7 +127,8 @@ int Update(Context& ctx, const Args& args) {
   if (!id.ok()) return Fail(ctx, id.error());
   Result<cgroups::Resources> resources = BuildResources(f);
   if (!resources.ok()) return Fail(ctx, resources.error());
-  if (Status s = oci::UpdateContainer(ctx.rt, *id, *resources); !s.ok()) return Fail(ctx, s.error());
+  if (Status s = oci::UpdateContainer(ctx.rt, *id, *resources); !s.ok())
+    return Fail(ctx, s.error());
   return 0;
 }
 

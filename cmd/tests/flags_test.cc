@@ -14,7 +14,8 @@ TEST(Flags, GoFlagRules) {
   f.String("pid-file", &pid, "");
   f.Bool("detach,d", &detach, "");
   f.Int("preserve-fds", &fds, "");
-  auto rest = f.Parse({"-root", "/r", "--pid-file=/p", "-d", "--preserve-fds", "2", "id", "--not-a-flag"});
+  auto rest =
+      f.Parse({"-root", "/r", "--pid-file=/p", "-d", "--preserve-fds", "2", "id", "--not-a-flag"});
   ASSERT_TRUE(rest.ok()) << rest.error().str();
   EXPECT_EQ(root, "/r");
   EXPECT_EQ(pid, "/p");

@@ -14,7 +14,9 @@ bool InCi() {
   return ci != nullptr && *ci != '\0' && std::string(ci) != "0" && std::string(ci) != "false";
 }
 
-bool IsRoot() { return geteuid() == 0; }
+bool IsRoot() {
+  return geteuid() == 0;
+}
 
 bool InBerthVm() {
   Result<std::string> cmdline = ReadFile("/proc/cmdline");
@@ -48,6 +50,8 @@ std::string SourceDir() {
   return dir ? dir : BERTH_TESTKIT_SOURCE_DIR;
 }
 
-std::string BuiltBinary(const std::string& relative) { return BinaryDir() + "/" + relative; }
+std::string BuiltBinary(const std::string& relative) {
+  return BinaryDir() + "/" + relative;
+}
 
 }  // namespace berth::testing

@@ -10,12 +10,12 @@ namespace berth::testing {
 // Skips the test when `condition` is false, except in CI (CI set in the
 // environment), where a missing prerequisite is a failure: CI machines have
 // every prerequisite, so a skip there would hide a broken setup.
-#define BERTH_REQUIRE(condition, why)                                        \
-  do {                                                                      \
-    if (!(condition)) {                                                     \
+#define BERTH_REQUIRE(condition, why)                                          \
+  do {                                                                         \
+    if (!(condition)) {                                                        \
       if (::berth::testing::InCi()) FAIL() << "prerequisite missing: " << why; \
-      GTEST_SKIP() << "prerequisite missing: " << why;                      \
-    }                                                                       \
+      GTEST_SKIP() << "prerequisite missing: " << why;                         \
+    }                                                                          \
   } while (0)
 
 bool InCi();

@@ -20,7 +20,8 @@ TEST(Error, RendersContextOpObjectAndErrno) {
   EXPECT_EQ(e.code(), Errc::kNotFound);
   EXPECT_EQ(e.str(), "open `/no/such`: No such file or directory");
   e.Wrap("load bundle").Wrap("create container `x`");
-  EXPECT_EQ(e.str(), "create container `x`: load bundle: open `/no/such`: No such file or directory");
+  EXPECT_EQ(e.str(),
+            "create container `x`: load bundle: open `/no/such`: No such file or directory");
 }
 
 TEST(Error, TryPropagatesWithContext) {

@@ -7,7 +7,8 @@ namespace {
 
 TEST(Log, JsonLinesAsRuncWritesThem) {
   EXPECT_EQ(Render(Format::kJson, Level::kError, "container \"x\" failed", "2025-01-02T03:04:05Z"),
-            "{\"level\":\"error\",\"msg\":\"container \\\"x\\\" failed\",\"time\":\"2025-01-02T03:04:05Z\"}\n");
+            "{\"level\":\"error\",\"msg\":\"container \\\"x\\\" "
+            "failed\",\"time\":\"2025-01-02T03:04:05Z\"}\n");
 }
 
 TEST(Log, TextLinesAsLogrusWritesThem) {

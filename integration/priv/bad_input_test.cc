@@ -27,16 +27,7 @@ class BadInput : public ::testing::Test {
 
   bj::object Config() const { return BaseConfig({"sleep", "100"}, tree_.CgroupsPath("ctr")); }
 
-  // Every cgroup directory of the host outside the test's tree.
-  std::set<std::string> Outside() const {
-    std::set<std::string> out;
-    for (const std::string& d : SnapshotCgroupDirs("")) {
-      bool inside = false;
-      for (const std::string& root : tree_.Roots()) inside = inside || d == root || d.rfind(root + "/", 0) == 0;
-      if (!inside) out.insert(d);
-    }
-    return out;
-  }
+  std::set<std::string> Outside() const { return tree_.DirsOutside(); }
 
   // Creates `id` from the bundle as it is; expects failure naming `needle`
   // and no trace of the attempt.

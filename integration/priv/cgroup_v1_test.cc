@@ -33,17 +33,7 @@ std::string OomKills(const std::string& dir) {
   return "?";
 }
 
-// Every cgroup directory on the host except those inside the tree.
-std::set<std::string> Outside(const CaseContext& ctx) {
-  std::set<std::string> all = SnapshotCgroupDirs("");
-  std::set<std::string> out;
-  for (const std::string& d : all) {
-    bool inside = false;
-    for (const std::string& root : ctx.cgroups.Roots()) inside = inside || d == root || d.rfind(root + "/", 0) == 0;
-    if (!inside) out.insert(d);
-  }
-  return out;
-}
+std::set<std::string> Outside(const CaseContext& ctx) { return ctx.cgroups.DirsOutside(); }
 
 Flow MemoryFlow() {
   return [](Container& c, CaseContext& ctx, Observation& obs) {

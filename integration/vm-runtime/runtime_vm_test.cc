@@ -156,8 +156,9 @@ class RuntimeVmTest : public ::testing::Test {
 
   // `events` in the background, once it has printed a baseline.
   Result<Background> StartEvents(const std::string& id) {
-    Background events = BERTH_TRY(Background::Start(
-        runc_->Argv({"events", "--interval", "100ms", id}), tmp_->path() + "/events-" + id + ".out"));
+    Background events =
+        BERTH_TRY(Background::Start(runc_->Argv({"events", "--interval", "100ms", id}),
+                                    tmp_->path() + "/events-" + id + ".out"));
     if (!WaitUntil([&] { return events.Output().find("\"type\":\"stats\"") != std::string::npos; },
                    seconds(60))) {
       return Error(Errc::kDeadlineExceeded, "events printed no stats: " + events.Output());

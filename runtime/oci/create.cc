@@ -107,7 +107,8 @@ Status WritePidFile(const std::string& path, pid_t pid) {
 
 // Serves the init until it is ready (its end of the channel closes), then
 // checks it did not die instead.
-Status WaitInitReady(const SyncChannel& channel, const Spec& spec, pid_t pid, const std::string& state) {
+Status WaitInitReady(const SyncChannel& channel, const Spec& spec, pid_t pid,
+                     const std::string& state) {
   BERTH_TRY(ServeUntilClosed(channel, spec, pid, state));
   int status = BERTH_TRY(WaitPid(pid, WNOHANG));
   if (status != -1) {
@@ -205,7 +206,8 @@ Result<pid_t> CreateContainer(const RuntimeOptions& rt, const CreateOptions& opt
   state.pid = child.pid;
   state.pid_start_time = BERTH_TRY(ProcessStartTime(child.pid));
 
-  if (plan.new_user_ns) BERTH_TRY_CTX(ns::WriteIdMaps(child.pid, l.uid_mappings, l.gid_mappings), "id maps");
+  if (plan.new_user_ns)
+    BERTH_TRY_CTX(ns::WriteIdMaps(child.pid, l.uid_mappings, l.gid_mappings), "id maps");
   BERTH_TRY_CTX(driver->AddProcess(child.pid), "join cgroup");
   BERTH_TRY(channel.Send(SyncType::kGo));
 

@@ -24,8 +24,8 @@ Status KillEverything(const ContainerState& state, cgroups::Driver* driver) {
   }
   if (ProcessAlive(state.pid, state.pid_start_time)) ::kill(state.pid, SIGKILL);
   if (!WaitForExit(state.pid, state.pid_start_time, kExitWaitMs)) {
-    return Error(Errc::kDeadlineExceeded, "container init " + std::to_string(state.pid) +
-                                              " did not exit after SIGKILL");
+    return Error(Errc::kDeadlineExceeded,
+                 "container init " + std::to_string(state.pid) + " did not exit after SIGKILL");
   }
   return Ok();
 }
@@ -53,7 +53,8 @@ Status Destroy(const StateDir& dir, const ContainerState& state) {
   Result<Spec> spec = dir.LoadSpec();
   BERTH_TRY(dir.Remove());
   if (spec.ok()) {
-    RunHooksWarnOnly(spec->hooks.poststop, "poststop", OciStateJson(state, ContainerStatus::kStopped));
+    RunHooksWarnOnly(spec->hooks.poststop, "poststop",
+                     OciStateJson(state, ContainerStatus::kStopped));
   }
   return Ok();
 }
@@ -72,8 +73,8 @@ Status DeleteContainer(const RuntimeOptions& rt, const std::string& id, bool for
   ContainerState state = BERTH_TRY(dir->Load());
   ContainerStatus status = ComputeStatus(state, *dir);
   if ((status == ContainerStatus::kRunning || status == ContainerStatus::kPaused) && !force) {
-    return Error(Errc::kFailedPrecondition, "cannot delete container " + id +
-                                                " that is not stopped: " + StatusName(status));
+    return Error(Errc::kFailedPrecondition,
+                 "cannot delete container " + id + " that is not stopped: " + StatusName(status));
   }
   return Destroy(*dir, state);
 }

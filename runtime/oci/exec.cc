@@ -29,8 +29,8 @@ Status CheckExecState(ContainerStatus status, bool ignore_paused) {
 }
 
 struct Console {
-  UniqueFd socket;       // what the process sends its pty master to
-  UniqueFd local_end;    // foreground: where we receive it
+  UniqueFd socket;     // what the process sends its pty master to
+  UniqueFd local_end;  // foreground: where we receive it
 };
 
 Result<Console> MakeConsole(const ExecOptions& opts) {
@@ -42,10 +42,12 @@ Result<Console> MakeConsole(const ExecOptions& opts) {
     return c;
   }
   if (opts.detach) {
-    return Error(Errc::kInvalidArgument, "cannot allocate tty if berth will detach without setting console socket");
+    return Error(Errc::kInvalidArgument,
+                 "cannot allocate tty if berth will detach without setting console socket");
   }
   int fds[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) return Error::Sys("socketpair", "console");
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
+    return Error::Sys("socketpair", "console");
   c.local_end = UniqueFd(fds[0]);
   c.socket = UniqueFd(fds[1]);
   return c;
@@ -72,7 +74,8 @@ Result<int> ExecInContainer(const RuntimeOptions& rt, const ExecOptions& opts) {
     plan.seccomp = BERTH_TRY(security::CompileSeccomp(*spec.linux_config.seccomp));
   }
   Console console = BERTH_TRY(MakeConsole(opts));
-  plan.console_socket_fd = opts.console_socket_fd >= 0 ? opts.console_socket_fd : console.socket.get();
+  plan.console_socket_fd =
+      opts.console_socket_fd >= 0 ? opts.console_socket_fd : console.socket.get();
 
   // Every namespace the container lists, taken from its init.
   Launcher launcher;
@@ -92,8 +95,11 @@ Result<int> ExecInContainer(const RuntimeOptions& rt, const ExecOptions& opts) {
   }
   BERTH_TRY(channel.Send(SyncType::kGo));
   // Served until execve closes the (close-on-exec) channel.
-  BERTH_TRY(ServeUntilClosed(channel, spec, child.pid, OciStateJson(state, ContainerStatus::kRunning)));
-  if (!opts.pid_file.empty()) BERTH_TRY(WriteFileAtomic(opts.pid_file, std::to_string(child.pid), 0644, Durability::kProcessCrash));
+  BERTH_TRY(
+      ServeUntilClosed(channel, spec, child.pid, OciStateJson(state, ContainerStatus::kRunning)));
+  if (!opts.pid_file.empty())
+    BERTH_TRY(
+        WriteFileAtomic(opts.pid_file, std::to_string(child.pid), 0644, Durability::kProcessCrash));
   if (opts.detach) {
     guard.release();
     return 0;

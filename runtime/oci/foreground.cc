@@ -71,7 +71,8 @@ std::optional<int> ReapChildren(pid_t pid) {
 Result<int> SuperviseForeground(pid_t pid, int tty_master) {
   sigset_t mask;
   sigfillset(&mask);
-  for (int s : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGKILL, SIGSTOP}) sigdelset(&mask, s);
+  for (int s : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGKILL, SIGSTOP})
+    sigdelset(&mask, s);
   sigset_t old;
   if (::sigprocmask(SIG_BLOCK, &mask, &old) != 0) return Error::Sys("sigprocmask");
   UniqueFd sfd(::signalfd(-1, &mask, SFD_CLOEXEC));

@@ -20,8 +20,8 @@ Status RunHook(const Hook& hook, size_t index, std::string_view phase, const std
   Result<CommandResult> r = RunCommand(cmd);
   if (!r.ok()) return std::move(r).error().Wrap(what);
   if (r->success()) return Ok();
-  std::string detail = r->timed_out ? "timed out after " + std::to_string(*hook.timeout) + "s"
-                                    : r->Describe();
+  std::string detail =
+      r->timed_out ? "timed out after " + std::to_string(*hook.timeout) + "s" : r->Describe();
   return Error(Errc::kFailedPrecondition,
                what + ": " + detail + ", stdout: " + r->out + ", stderr: " + r->err);
 }
@@ -29,7 +29,8 @@ Status RunHook(const Hook& hook, size_t index, std::string_view phase, const std
 }  // namespace
 
 Status RunHooks(const std::vector<Hook>& hooks, std::string_view phase, const std::string& state) {
-  for (size_t i = 0; i < hooks.size(); ++i) BERTH_TRY(RunHook(hooks[i], i, phase, state));
+  for (size_t i = 0; i < hooks.size(); ++i)
+    BERTH_TRY(RunHook(hooks[i], i, phase, state));
   return Ok();
 }
 

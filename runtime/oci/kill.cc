@@ -11,7 +11,9 @@
 namespace berth::runtime::oci {
 namespace {
 
-Error NotRunning() { return Error(Errc::kNotFound, "container not running"); }
+Error NotRunning() {
+  return Error(Errc::kNotFound, "container not running");
+}
 
 Status SignalInit(const ContainerState& state, int signal) {
   UniqueFd pidfd(sys::PidfdOpen(state.pid));

@@ -25,8 +25,8 @@ Status ServeUntilClosed(const SyncChannel& channel, const Spec& spec, pid_t pid,
         BERTH_TRY(SendSeccompListener(*spec.linux_config.seccomp, msg->fd.get(), pid, state_json));
         break;
       default:
-        return Error(Errc::kInternal, "unexpected sync message " +
-                                          std::to_string(static_cast<uint32_t>(msg->type)));
+        return Error(Errc::kInternal,
+                     "unexpected sync message " + std::to_string(static_cast<uint32_t>(msg->type)));
     }
   }
 }

@@ -16,22 +16,38 @@ struct FlagOption {
 };
 
 constexpr FlagOption kFlagOptions[] = {
-    {"async", true, MS_SYNCHRONOUS},  {"atime", true, MS_NOATIME},
-    {"bind", false, MS_BIND},         {"defaults", false, 0},
-    {"dev", true, MS_NODEV},          {"diratime", true, MS_NODIRATIME},
-    {"dirsync", false, MS_DIRSYNC},   {"exec", true, MS_NOEXEC},
-    {"iversion", false, MS_I_VERSION}, {"lazytime", false, MS_LAZYTIME},
-    {"loud", true, MS_SILENT},        {"mand", false, MS_MANDLOCK},
-    {"noatime", false, MS_NOATIME},   {"nodev", false, MS_NODEV},
-    {"nodiratime", false, MS_NODIRATIME}, {"noexec", false, MS_NOEXEC},
-    {"noiversion", true, MS_I_VERSION}, {"nolazytime", true, MS_LAZYTIME},
-    {"nomand", true, MS_MANDLOCK},    {"norelatime", true, MS_RELATIME},
-    {"nostrictatime", true, MS_STRICTATIME}, {"nosuid", false, MS_NOSUID},
-    {"nosymfollow", false, MS_NOSYMFOLLOW}, {"rbind", false, MS_BIND | MS_REC},
-    {"relatime", false, MS_RELATIME}, {"remount", false, MS_REMOUNT},
-    {"ro", false, MS_RDONLY},         {"rw", true, MS_RDONLY},
-    {"silent", false, MS_SILENT},     {"strictatime", false, MS_STRICTATIME},
-    {"suid", true, MS_NOSUID},        {"symfollow", true, MS_NOSYMFOLLOW},
+    {"async", true, MS_SYNCHRONOUS},
+    {"atime", true, MS_NOATIME},
+    {"bind", false, MS_BIND},
+    {"defaults", false, 0},
+    {"dev", true, MS_NODEV},
+    {"diratime", true, MS_NODIRATIME},
+    {"dirsync", false, MS_DIRSYNC},
+    {"exec", true, MS_NOEXEC},
+    {"iversion", false, MS_I_VERSION},
+    {"lazytime", false, MS_LAZYTIME},
+    {"loud", true, MS_SILENT},
+    {"mand", false, MS_MANDLOCK},
+    {"noatime", false, MS_NOATIME},
+    {"nodev", false, MS_NODEV},
+    {"nodiratime", false, MS_NODIRATIME},
+    {"noexec", false, MS_NOEXEC},
+    {"noiversion", true, MS_I_VERSION},
+    {"nolazytime", true, MS_LAZYTIME},
+    {"nomand", true, MS_MANDLOCK},
+    {"norelatime", true, MS_RELATIME},
+    {"nostrictatime", true, MS_STRICTATIME},
+    {"nosuid", false, MS_NOSUID},
+    {"nosymfollow", false, MS_NOSYMFOLLOW},
+    {"rbind", false, MS_BIND | MS_REC},
+    {"relatime", false, MS_RELATIME},
+    {"remount", false, MS_REMOUNT},
+    {"ro", false, MS_RDONLY},
+    {"rw", true, MS_RDONLY},
+    {"silent", false, MS_SILENT},
+    {"strictatime", false, MS_STRICTATIME},
+    {"suid", true, MS_NOSUID},
+    {"symfollow", true, MS_NOSYMFOLLOW},
     {"sync", false, MS_SYNCHRONOUS},
 };
 
@@ -41,10 +57,10 @@ struct PropagationOption {
 };
 
 constexpr PropagationOption kPropagation[] = {
-    {"private", MS_PRIVATE},           {"rprivate", MS_PRIVATE | MS_REC},
-    {"shared", MS_SHARED},             {"rshared", MS_SHARED | MS_REC},
-    {"slave", MS_SLAVE},               {"rslave", MS_SLAVE | MS_REC},
-    {"unbindable", MS_UNBINDABLE},     {"runbindable", MS_UNBINDABLE | MS_REC},
+    {"private", MS_PRIVATE},       {"rprivate", MS_PRIVATE | MS_REC},
+    {"shared", MS_SHARED},         {"rshared", MS_SHARED | MS_REC},
+    {"slave", MS_SLAVE},           {"rslave", MS_SLAVE | MS_REC},
+    {"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC},
 };
 
 struct AttrOption {
@@ -55,15 +71,24 @@ struct AttrOption {
 
 // Recursive variants applied with mount_setattr(AT_RECURSIVE).
 constexpr AttrOption kAttrOptions[] = {
-    {"rro", false, MOUNT_ATTR_RDONLY},       {"rrw", true, MOUNT_ATTR_RDONLY},
-    {"rnosuid", false, MOUNT_ATTR_NOSUID},   {"rsuid", true, MOUNT_ATTR_NOSUID},
-    {"rnodev", false, MOUNT_ATTR_NODEV},     {"rdev", true, MOUNT_ATTR_NODEV},
-    {"rnoexec", false, MOUNT_ATTR_NOEXEC},   {"rexec", true, MOUNT_ATTR_NOEXEC},
-    {"rnodiratime", false, MOUNT_ATTR_NODIRATIME}, {"rdiratime", true, MOUNT_ATTR_NODIRATIME},
-    {"rrelatime", false, MOUNT_ATTR_RELATIME}, {"rnorelatime", true, MOUNT_ATTR_RELATIME},
-    {"rnoatime", false, MOUNT_ATTR_NOATIME}, {"ratime", true, MOUNT_ATTR_NOATIME},
-    {"rstrictatime", false, MOUNT_ATTR_STRICTATIME}, {"rnostrictatime", true, MOUNT_ATTR_STRICTATIME},
-    {"rnosymfollow", false, MOUNT_ATTR_NOSYMFOLLOW}, {"rsymfollow", true, MOUNT_ATTR_NOSYMFOLLOW},
+    {"rro", false, MOUNT_ATTR_RDONLY},
+    {"rrw", true, MOUNT_ATTR_RDONLY},
+    {"rnosuid", false, MOUNT_ATTR_NOSUID},
+    {"rsuid", true, MOUNT_ATTR_NOSUID},
+    {"rnodev", false, MOUNT_ATTR_NODEV},
+    {"rdev", true, MOUNT_ATTR_NODEV},
+    {"rnoexec", false, MOUNT_ATTR_NOEXEC},
+    {"rexec", true, MOUNT_ATTR_NOEXEC},
+    {"rnodiratime", false, MOUNT_ATTR_NODIRATIME},
+    {"rdiratime", true, MOUNT_ATTR_NODIRATIME},
+    {"rrelatime", false, MOUNT_ATTR_RELATIME},
+    {"rnorelatime", true, MOUNT_ATTR_RELATIME},
+    {"rnoatime", false, MOUNT_ATTR_NOATIME},
+    {"ratime", true, MOUNT_ATTR_NOATIME},
+    {"rstrictatime", false, MOUNT_ATTR_STRICTATIME},
+    {"rnostrictatime", true, MOUNT_ATTR_STRICTATIME},
+    {"rnosymfollow", false, MOUNT_ATTR_NOSYMFOLLOW},
+    {"rsymfollow", true, MOUNT_ATTR_NOSYMFOLLOW},
 };
 
 bool ApplyFlagOption(std::string_view opt, MountOptions& out) {
@@ -107,7 +132,9 @@ bool ApplyAttr(std::string_view opt, MountOptions& out) {
 
 }  // namespace
 
-bool MountOptions::bind() const { return (flags & MS_BIND) != 0; }
+bool MountOptions::bind() const {
+  return (flags & MS_BIND) != 0;
+}
 
 MountOptions ParseMountOptions(const std::vector<std::string>& options) {
   MountOptions out;
@@ -125,9 +152,12 @@ MountOptions ParseMountOptions(const std::vector<std::string>& options) {
 
 std::vector<std::string> KnownMountOptions() {
   std::vector<std::string> out;
-  for (const FlagOption& f : kFlagOptions) out.emplace_back(f.name);
-  for (const PropagationOption& p : kPropagation) out.emplace_back(p.name);
-  for (const AttrOption& a : kAttrOptions) out.emplace_back(a.name);
+  for (const FlagOption& f : kFlagOptions)
+    out.emplace_back(f.name);
+  for (const PropagationOption& p : kPropagation)
+    out.emplace_back(p.name);
+  for (const AttrOption& a : kAttrOptions)
+    out.emplace_back(a.name);
   out.emplace_back("tmpcopyup");
   std::sort(out.begin(), out.end());
   return out;

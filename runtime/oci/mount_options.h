@@ -12,9 +12,9 @@
 namespace berth::runtime::oci {
 
 struct MountOptions {
-  unsigned long flags = 0;             // MS_* to set
+  unsigned long flags = 0;                 // MS_* to set
   std::vector<unsigned long> propagation;  // MS_PRIVATE|MS_REC ... applied in order
-  uint64_t attr_set = 0, attr_clr = 0;  // MOUNT_ATTR_* applied recursively
+  uint64_t attr_set = 0, attr_clr = 0;     // MOUNT_ATTR_* applied recursively
   bool recursive_attrs = false;
   bool tmpcopyup = false;
   std::string data;  // comma-joined options the filesystem interprets

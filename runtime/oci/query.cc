@@ -30,7 +30,8 @@ Result<std::vector<pid_t>> ContainerPids(const RuntimeOptions& rt, const std::st
 
 Result<cgroups::Stats> ContainerStats(const RuntimeOptions& rt, const std::string& id) {
   ContainerInfo info = BERTH_TRY(GetContainer(rt, id));
-  if (info.status == ContainerStatus::kStopped) return Error(Errc::kNotFound, "container not running");
+  if (info.status == ContainerStatus::kStopped)
+    return Error(Errc::kNotFound, "container not running");
   if (!info.state.has_cgroup) return Error(Errc::kFailedPrecondition, "container has no cgroup");
   cgroups::DriverPtr driver = BERTH_TRY(cgroups::Open(info.state.cgroup));
   return driver->GetStats();

@@ -32,8 +32,10 @@ Result<pid_t> Clone(uint64_t flags) {
 
 // Joins the user and pid namespaces; errors go to the runtime.
 Status JoinForChildren(const SpawnRequest& req) {
-  if (req.join_user_fd >= 0) BERTH_TRY(ns::JoinFd(req.join_user_fd, ns::Kind::kUser, "of the container"));
-  if (req.join_pid_fd >= 0) BERTH_TRY(ns::JoinFd(req.join_pid_fd, ns::Kind::kPid, "of the container"));
+  if (req.join_user_fd >= 0)
+    BERTH_TRY(ns::JoinFd(req.join_user_fd, ns::Kind::kUser, "of the container"));
+  if (req.join_pid_fd >= 0)
+    BERTH_TRY(ns::JoinFd(req.join_pid_fd, ns::Kind::kPid, "of the container"));
   return Ok();
 }
 

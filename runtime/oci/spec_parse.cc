@@ -59,7 +59,8 @@ Result<Hook> ParseHook(const Field& field) {
 
 Result<std::vector<Hook>> ParseHookList(const Field& field) {
   std::vector<Hook> out;
-  for (const Field& item : BERTH_TRY(field.Items())) out.push_back(BERTH_TRY(ParseHook(item)));
+  for (const Field& item : BERTH_TRY(field.Items()))
+    out.push_back(BERTH_TRY(ParseHook(item)));
   return out;
 }
 
@@ -82,7 +83,8 @@ Result<std::vector<Namespace>> ParseNamespaces(const Field& field) {
     std::optional<ns::Kind> kind = ns::FromOciName(type);
     if (!kind) return item["type"].Invalid("unknown namespace type \"" + type + "\"");
     for (const Namespace& seen : out) {
-      if (seen.kind == *kind) return item["type"].Invalid("duplicate namespace type \"" + type + "\"");
+      if (seen.kind == *kind)
+        return item["type"].Invalid("duplicate namespace type \"" + type + "\"");
     }
     std::string path = BERTH_TRY(item["path"].OptString()).value_or("");
     out.push_back({*kind, path});
@@ -173,7 +175,8 @@ Result<Process> ParseProcess(const json::Field& field) {
 Result<Spec> ParseSpec(std::string_view text, std::string_view what) {
   json::bj::value doc = BERTH_TRY(json::Parse(text, what));
   Field root(&doc, "");
-  if (!doc.is_object()) return Error(Errc::kInvalidArgument, std::string(what) + ": expected a JSON object");
+  if (!doc.is_object())
+    return Error(Errc::kInvalidArgument, std::string(what) + ": expected a JSON object");
   auto parse = [&]() -> Result<Spec> {
     Spec s;
     s.oci_version = BERTH_TRY(root["ociVersion"].String());

@@ -15,8 +15,8 @@ Error Invalid(std::string_view field, std::string_view why) {
 
 // Which namespace a sysctl belongs to (namespaces(7), and runc's table).
 std::optional<ns::Kind> SysctlNamespace(const std::string& key) {
-  static constexpr const char* kIpc[] = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni",
-                                         "kernel.sem",    "kernel.shmall", "kernel.shmmax",
+  static constexpr const char* kIpc[] = {"kernel.msgmax", "kernel.msgmnb",         "kernel.msgmni",
+                                         "kernel.sem",    "kernel.shmall",         "kernel.shmmax",
                                          "kernel.shmmni", "kernel.shm_rmid_forced"};
   for (const char* k : kIpc) {
     if (key == k) return ns::Kind::kIpc;
@@ -36,8 +36,8 @@ Status ValidateSysctl(const LinuxConfig& l) {
     std::optional<ns::Kind> kind = SysctlNamespace(key);
     if (!kind) return Invalid(field, "sysctl is not in a separate kernel namespace");
     if (!l.CreatesNew(*kind) && !(l.Has(*kind) && *kind == ns::Kind::kNetwork)) {
-      return Invalid(field, "sysctl requires a private " + std::string(ns::OciName(*kind)) +
-                                " namespace");
+      return Invalid(field,
+                     "sysctl requires a private " + std::string(ns::OciName(*kind)) + " namespace");
     }
   }
   return Ok();
@@ -46,8 +46,10 @@ Status ValidateSysctl(const LinuxConfig& l) {
 Status ValidateUserNamespace(const LinuxConfig& l) {
   bool has_maps = !l.uid_mappings.empty() || !l.gid_mappings.empty();
   if (l.CreatesNew(ns::Kind::kUser)) {
-    if (l.uid_mappings.empty()) return Invalid("linux.uidMappings", "a new user namespace needs uid mappings");
-    if (l.gid_mappings.empty()) return Invalid("linux.gidMappings", "a new user namespace needs gid mappings");
+    if (l.uid_mappings.empty())
+      return Invalid("linux.uidMappings", "a new user namespace needs uid mappings");
+    if (l.gid_mappings.empty())
+      return Invalid("linux.gidMappings", "a new user namespace needs gid mappings");
   } else if (has_maps && !l.Has(ns::Kind::kUser)) {
     return Invalid("linux.uidMappings", "id mappings need a user namespace in linux.namespaces");
   }
@@ -58,13 +60,14 @@ Status ValidateNamespaces(const LinuxConfig& l) {
   for (size_t i = 0; i < l.namespaces.size(); ++i) {
     const Namespace& n = l.namespaces[i];
     std::string field = "linux.namespaces[" + std::to_string(i) + "]";
-    if (n.kind == ns::Kind::kTime) return Invalid(field + ".type", "time namespaces are not supported by berth");
+    if (n.kind == ns::Kind::kTime)
+      return Invalid(field + ".type", "time namespaces are not supported by berth");
     if (!n.path.empty() && !PathExists(n.path)) {
       return Invalid(field + ".path", "namespace path `" + n.path + "` does not exist");
     }
     if (!PathExists(ns::ProcPath(getpid(), n.kind))) {
-      return Invalid(field + ".type", "this kernel has no " + std::string(ns::OciName(n.kind)) +
-                                          " namespaces");
+      return Invalid(field + ".type",
+                     "this kernel has no " + std::string(ns::OciName(n.kind)) + " namespaces");
     }
   }
   return Ok();
@@ -77,7 +80,8 @@ Status ValidateRootfs(const Spec& spec, const std::string& bundle) {
   if (::stat(rootfs.c_str(), &st) != 0) {
     return Error::Sys("stat", rootfs).Wrap("root.path: rootfs `" + rootfs + "` is not usable");
   }
-  if (!S_ISDIR(st.st_mode)) return Invalid("root.path", "rootfs `" + rootfs + "` is not a directory");
+  if (!S_ISDIR(st.st_mode))
+    return Invalid("root.path", "rootfs `" + rootfs + "` is not a directory");
   return Ok();
 }
 
@@ -92,13 +96,16 @@ Status ValidateProcess(const Process& p, std::string_view field) {
   std::string f(field);
   if (p.args.empty()) return Invalid(f + ".args", "must not be empty");
   if (p.cwd.empty()) return Invalid(f + ".cwd", "required field missing");
-  if (p.cwd[0] != '/') return Invalid(f + ".cwd", "must be an absolute path, got \"" + p.cwd + "\"");
+  if (p.cwd[0] != '/')
+    return Invalid(f + ".cwd", "must be an absolute path, got \"" + p.cwd + "\"");
   if (!p.apparmor_profile.empty()) {
     return Invalid(f + ".apparmorProfile", "AppArmor is not supported by berth");
   }
-  if (!p.selinux_label.empty()) return Invalid(f + ".selinuxLabel", "SELinux is not supported by berth");
+  if (!p.selinux_label.empty())
+    return Invalid(f + ".selinuxLabel", "SELinux is not supported by berth");
   for (const std::string& e : p.env) {
-    if (e.find('=') == std::string::npos) return Invalid(f + ".env", "entry \"" + e + "\" is not KEY=value");
+    if (e.find('=') == std::string::npos)
+      return Invalid(f + ".env", "entry \"" + e + "\" is not KEY=value");
   }
   return Ok();
 }
@@ -114,12 +121,14 @@ Status Validate(const Spec& spec, const std::string& bundle) {
   if (!spec.domainname.empty() && !l.CreatesNew(ns::Kind::kUts)) {
     return Invalid("domainname", "setting the domainname needs a private UTS namespace");
   }
-  if (!l.mount_label.empty()) return Invalid("linux.mountLabel", "SELinux is not supported by berth");
+  if (!l.mount_label.empty())
+    return Invalid("linux.mountLabel", "SELinux is not supported by berth");
   BERTH_TRY(ValidateNamespaces(l));
   BERTH_TRY(ValidateUserNamespace(l));
   BERTH_TRY(ValidateSysctl(l));
   if (!l.Has(ns::Kind::kMount)) {
-    return Invalid("linux.namespaces", "a mount namespace is required (berth sets up the rootfs in it)");
+    return Invalid("linux.namespaces",
+                   "a mount namespace is required (berth sets up the rootfs in it)");
   }
   const std::string& prop = l.rootfs_propagation;
   if (!prop.empty() && prop != "private" && prop != "rprivate" && prop != "slave" &&
@@ -130,7 +139,8 @@ Status Validate(const Spec& spec, const std::string& bundle) {
   for (size_t i = 0; i < spec.mounts.size(); ++i) {
     const Mount& m = spec.mounts[i];
     if (!m.uid_mappings.empty() || !m.gid_mappings.empty()) {
-      return Invalid("mounts[" + std::to_string(i) + "].uidMappings", "idmapped mounts are not supported by berth");
+      return Invalid("mounts[" + std::to_string(i) + "].uidMappings",
+                     "idmapped mounts are not supported by berth");
     }
   }
   return Ok();

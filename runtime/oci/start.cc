@@ -67,10 +67,11 @@ Status StartContainer(const RuntimeOptions& rt, const std::string& id) {
       break;
   }
   BERTH_TRY(ReleaseInit(dir, state));
-  if (::unlink(dir.FifoPath().c_str()) != 0 && errno != ENOENT) return Error::Sys("unlink", dir.FifoPath());
+  if (::unlink(dir.FifoPath().c_str()) != 0 && errno != ENOENT)
+    return Error::Sys("unlink", dir.FifoPath());
   Spec spec = BERTH_TRY(dir.LoadSpec());
-  Status hooks = RunHooks(spec.hooks.poststart, "poststart",
-                          OciStateJson(state, ContainerStatus::kRunning));
+  Status hooks =
+      RunHooks(spec.hooks.poststart, "poststart", OciStateJson(state, ContainerStatus::kRunning));
   if (!hooks.ok()) {
     // runc's behaviour: a failed poststart hook takes the container down.
     (void)KillContainer(rt, id, SIGKILL, true);

@@ -16,11 +16,16 @@ namespace bj = boost::json;
 
 const char* StatusName(ContainerStatus status) {
   switch (status) {
-    case ContainerStatus::kCreating: return "creating";
-    case ContainerStatus::kCreated: return "created";
-    case ContainerStatus::kRunning: return "running";
-    case ContainerStatus::kPaused: return "paused";
-    case ContainerStatus::kStopped: return "stopped";
+    case ContainerStatus::kCreating:
+      return "creating";
+    case ContainerStatus::kCreated:
+      return "created";
+    case ContainerStatus::kRunning:
+      return "running";
+    case ContainerStatus::kPaused:
+      return "paused";
+    case ContainerStatus::kStopped:
+      return "stopped";
   }
   return "unknown";
 }
@@ -48,7 +53,8 @@ Result<StateDir> StateDir::Create(const std::string& root, const std::string& id
   BERTH_TRY(MkdirAll(root, 0700));
   std::string path = PathJoin(root, id);
   if (::mkdir(path.c_str(), 0711) != 0) {
-    if (errno == EEXIST) return Error(Errc::kAlreadyExists, "container with given ID already exists");
+    if (errno == EEXIST)
+      return Error(Errc::kAlreadyExists, "container with given ID already exists");
     return Error::Sys("mkdir", path);
   }
   return StateDir(path);
@@ -72,11 +78,13 @@ Status StateDir::Save(const ContainerState& s) const {
   o["pid"] = s.pid;
   o["pidStartTime"] = s.pid_start_time;
   bj::object ann;
-  for (const auto& [k, v] : s.annotations) ann[k] = v;
+  for (const auto& [k, v] : s.annotations)
+    ann[k] = v;
   o["annotations"] = std::move(ann);
   if (s.has_cgroup) o["cgroup"] = bj::parse(cgroups::PlacementToJson(s.cgroup));
   bj::array owned;
-  for (const std::string& n : s.own_namespaces) owned.emplace_back(n);
+  for (const std::string& n : s.own_namespaces)
+    owned.emplace_back(n);
   o["ownNamespaces"] = std::move(owned);
   return WriteFileAtomic(path_ + "/state.json", bj::serialize(o), 0600, Durability::kProcessCrash);
 }
@@ -112,7 +120,9 @@ Result<Spec> StateDir::LoadSpec() const {
   return ParseSpec(text, ConfigPath());
 }
 
-Status StateDir::Remove() const { return RemoveAll(path_); }
+Status StateDir::Remove() const {
+  return RemoveAll(path_);
+}
 
 Result<std::vector<std::string>> ListContainerIds(const std::string& root) {
   if (!PathExists(root)) return std::vector<std::string>{};
@@ -178,7 +188,8 @@ namespace {
 
 bj::object AnnotationsObject(const ContainerState& s) {
   bj::object ann;
-  for (const auto& [k, v] : s.annotations) ann[k] = v;
+  for (const auto& [k, v] : s.annotations)
+    ann[k] = v;
   return ann;
 }
 

@@ -163,6 +163,20 @@ void CgroupTree::Cleanup() const {
   ADD_FAILURE_AT(__FILE__, __LINE__) << "cgroup tree " << name_ << " could not be removed";
 }
 
+std::set<std::string> CgroupTree::DirsOutside() const {
+  std::set<std::string> out;
+  std::vector<std::string> roots = Roots();
+  for (const std::string& d : SnapshotCgroupDirs("")) {
+    bool skip = false;
+    for (const std::string& root : roots) skip = skip || d == root || d.rfind(root + "/", 0) == 0;
+    for (const std::string& part : Split(d, '/')) {
+      skip = skip || (part.rfind("berth-conf-", 0) == 0 && part != name_);
+    }
+    if (!skip) out.insert(d);
+  }
+  return out;
+}
+
 std::set<std::string> SnapshotCgroupDirs(const std::string& exclude_name) {
   std::set<std::string> out;
   for (const CgroupMount& m : CgroupMounts()) {

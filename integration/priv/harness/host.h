@@ -43,6 +43,10 @@ class CgroupTree {
   // Every cgroup directory below the tree's roots, relative to the roots.
   std::set<std::string> Contents() const;
   void Cleanup() const;
+  // Every cgroup directory of the host outside this tree: what a runtime
+  // must not create. Trees of other priv tests running concurrently
+  // ("berth-conf-*" with another name) are left out too.
+  std::set<std::string> DirsOutside() const;
 
  private:
   std::string name_;

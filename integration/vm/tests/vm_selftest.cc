@@ -26,7 +26,6 @@ namespace {
 constexpr char kCgroupRoot[] = "/sys/fs/cgroup";
 constexpr long kCgroup2SuperMagic = 0x63677270;
 
-
 std::string ReadTrimmed(const std::string& path) {
   auto content = ReadFile(path);
   EXPECT_TRUE(content.ok()) << content.error().str();

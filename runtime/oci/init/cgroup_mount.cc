@@ -11,10 +11,9 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
-
-#include <algorithm>
 
 #include "common/file.h"
 #include "common/strings.h"
@@ -26,8 +25,8 @@ namespace berth::runtime::oci {
 namespace {
 
 struct Hierarchy {
-  std::string mount_dir;               // /sys/fs/cgroup/cpu,cpuacct
-  std::string container_dir;           // the container's cgroup in it
+  std::string mount_dir;      // /sys/fs/cgroup/cpu,cpuacct
+  std::string container_dir;  // the container's cgroup in it
   std::vector<std::string> controllers;
 };
 
@@ -73,7 +72,8 @@ Status MountV1(const InitPlan& plan, int root_fd, const std::string& dest, const
                const std::string& what) {
   UniqueFd dir = BERTH_TRY(MkdirAllInRoot(root_fd, dest));
   unsigned long tmpfs_flags = opts.flags & ~MS_RDONLY;
-  BERTH_TRY(DoMount("tmpfs", FdPath(dir.get()), "tmpfs", tmpfs_flags, "mode=755", what + " (tmpfs)"));
+  BERTH_TRY(
+      DoMount("tmpfs", FdPath(dir.get()), "tmpfs", tmpfs_flags, "mode=755", what + " (tmpfs)"));
   for (const Hierarchy& h : V1Hierarchies(plan)) {
     std::string name = Basename(h.mount_dir);
     std::string sub = dest + "/" + name;
@@ -85,10 +85,11 @@ Status MountV1(const InitPlan& plan, int root_fd, const std::string& dest, const
         if (!data.empty()) data += ',';
         data += c;  // "name=systemd" passes through as the named hierarchy
       }
-      BERTH_TRY(DoMount("cgroup", FdPath(target.get()), "cgroup", opts.flags, data, "cgroup on " + sub));
+      BERTH_TRY(
+          DoMount("cgroup", FdPath(target.get()), "cgroup", opts.flags, data, "cgroup on " + sub));
     } else {
-      BERTH_TRY(DoMount(h.container_dir.c_str(), FdPath(target.get()), nullptr, MS_BIND | MS_REC, "",
-                        "bind " + h.container_dir + " on " + sub));
+      BERTH_TRY(DoMount(h.container_dir.c_str(), FdPath(target.get()), nullptr, MS_BIND | MS_REC,
+                        "", "bind " + h.container_dir + " on " + sub));
       UniqueFd top = BERTH_TRY(OpenInRoot(root_fd, sub, O_PATH));
       BERTH_TRY(BindRemount(FdPath(top.get()), opts.flags, "cgroup on " + sub));
     }
@@ -108,7 +109,8 @@ Status MountV2(const InitPlan& plan, int root_fd, const std::string& dest, const
                const std::string& what) {
   UniqueFd dir = BERTH_TRY(MkdirAllInRoot(root_fd, dest));
   if (plan.new_cgroup_ns) {
-    if (::mount("cgroup2", FdPath(dir.get()).c_str(), "cgroup2", opts.flags, nullptr) == 0) return Ok();
+    if (::mount("cgroup2", FdPath(dir.get()).c_str(), "cgroup2", opts.flags, nullptr) == 0)
+      return Ok();
     if (errno != EPERM && errno != EBUSY) return Error::Sys("mount", what);
   }
   auto it = plan.cgroup_placement.paths.find("unified");
@@ -131,7 +133,8 @@ Status MountCgroupFs(const InitPlan& plan, int root_fd, size_t index) {
   if (!plan.has_cgroup) {
     return Error(Errc::kFailedPrecondition, what + ": the container has no cgroup to show");
   }
-  if (plan.cgroup_layout.mode == cgroups::Mode::kV2) return MountV2(plan, root_fd, dest, opts, what);
+  if (plan.cgroup_layout.mode == cgroups::Mode::kV2)
+    return MountV2(plan, root_fd, dest, opts, what);
   return MountV1(plan, root_fd, dest, opts, what);
 }
 

@@ -74,13 +74,15 @@ Status SetupConsole(int socket_fd, const Process& process, bool mount_console) {
   if (!master) return Error::Sys("open", "/dev/ptmx");
   if (::unlockpt(master.get()) != 0) return Error::Sys("unlockpt", "/dev/ptmx");
   int index = 0;
-  if (::ioctl(master.get(), TIOCGPTN, &index) != 0) return Error::Sys("ioctl TIOCGPTN", "/dev/ptmx");
+  if (::ioctl(master.get(), TIOCGPTN, &index) != 0)
+    return Error::Sys("ioctl TIOCGPTN", "/dev/ptmx");
   std::string slave_path = "/dev/pts/" + std::to_string(index);
   if (process.console_size) {
     winsize ws{};
     ws.ws_row = static_cast<unsigned short>(process.console_size->height);
     ws.ws_col = static_cast<unsigned short>(process.console_size->width);
-    if (::ioctl(master.get(), TIOCSWINSZ, &ws) != 0) return Error::Sys("ioctl TIOCSWINSZ", slave_path);
+    if (::ioctl(master.get(), TIOCSWINSZ, &ws) != 0)
+      return Error::Sys("ioctl TIOCSWINSZ", slave_path);
   }
   BERTH_TRY(SendFd(socket_fd, master.get(), "/dev/ptmx"));
   master.reset();

@@ -39,12 +39,14 @@ Status CopyTree(int from, int to, const std::string& what) {
     } else if (S_ISLNK(st.st_mode)) {
       char target[4096];
       ssize_t n = ::readlinkat(from, name.c_str(), target, sizeof target - 1);
-      if (n < 0 || ::symlinkat(std::string(target, static_cast<size_t>(n)).c_str(), to, name.c_str()) != 0) {
+      if (n < 0 ||
+          ::symlinkat(std::string(target, static_cast<size_t>(n)).c_str(), to, name.c_str()) != 0) {
         status = Error::Sys("symlink", path);
       }
     } else if (S_ISREG(st.st_mode)) {
       UniqueFd src(::openat(from, name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-      UniqueFd dst(::openat(to, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st.st_mode & 07777));
+      UniqueFd dst(
+          ::openat(to, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st.st_mode & 07777));
       if (!src || !dst) {
         status = Error::Sys("open", path);
         break;

@@ -36,24 +36,30 @@ std::vector<Device> DevicesToCreate(const Spec& spec) {
   std::vector<Device> out;
   for (const Device& d : DefaultDevices()) {
     bool overridden = false;
-    for (const Device& s : spec.linux_config.devices) overridden = overridden || s.path == d.path;
+    for (const Device& s : spec.linux_config.devices)
+      overridden = overridden || s.path == d.path;
     if (!overridden) out.push_back(d);
   }
-  for (const Device& s : spec.linux_config.devices) out.push_back(s);
+  for (const Device& s : spec.linux_config.devices)
+    out.push_back(s);
   return out;
 }
 
 mode_t DeviceTypeBits(char type) {
   switch (type) {
-    case 'b': return S_IFBLK;
-    case 'p': return S_IFIFO;
-    default: return S_IFCHR;  // 'c' and 'u'
+    case 'b':
+      return S_IFBLK;
+    case 'p':
+      return S_IFIFO;
+    default:
+      return S_IFCHR;  // 'c' and 'u'
   }
 }
 
 Status BindHostDevice(int root_fd, const Device& d) {
   UniqueFd target = BERTH_TRY(EnsureFileInRoot(root_fd, d.path));
-  return DoMount(d.path.c_str(), FdPath(target.get()), nullptr, MS_BIND, "", "bind device " + d.path);
+  return DoMount(d.path.c_str(), FdPath(target.get()), nullptr, MS_BIND, "",
+                 "bind device " + d.path);
 }
 
 Status CreateDevice(const InitPlan& plan, int root_fd, const Device& d) {
@@ -75,7 +81,8 @@ Status CreateDevice(const InitPlan& plan, int root_fd, const Device& d) {
 made:
   // mknod applies the umask; set the exact mode and owner asked for.
   if (::fchmodat(dir.get(), name.c_str(), mode & 07777, 0) != 0) return Error::Sys("chmod", d.path);
-  if (::fchownat(dir.get(), name.c_str(), d.uid.value_or(0), d.gid.value_or(0), AT_SYMLINK_NOFOLLOW) != 0) {
+  if (::fchownat(dir.get(), name.c_str(), d.uid.value_or(0), d.gid.value_or(0),
+                 AT_SYMLINK_NOFOLLOW) != 0) {
     return Error::Sys("chown", d.path);
   }
   return Ok();
@@ -101,7 +108,8 @@ Status SetupDev(const InitPlan& plan, int root_fd) {
   BERTH_TRY(Symlink(dev.get(), "/proc/self/fd/2", "stderr"));
   if (PathExists("/proc/kcore")) BERTH_TRY(Symlink(dev.get(), "/proc/kcore", "core"));
   // The container's ptys come from its own devpts instance.
-  if (::unlinkat(dev.get(), "ptmx", 0) != 0 && errno != ENOENT) return Error::Sys("unlink", "/dev/ptmx");
+  if (::unlinkat(dev.get(), "ptmx", 0) != 0 && errno != ENOENT)
+    return Error::Sys("unlink", "/dev/ptmx");
   return Symlink(dev.get(), "pts/ptmx", "ptmx");
 }
 

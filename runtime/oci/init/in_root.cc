@@ -56,6 +56,8 @@ Result<UniqueFd> EnsureFileInRoot(int root_fd, const std::string& path) {
   return OpenInRoot(root_fd, path, O_PATH);
 }
 
-std::string FdPath(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
+std::string FdPath(int fd) {
+  return "/proc/self/fd/" + std::to_string(fd);
+}
 
 }  // namespace berth::runtime::oci

@@ -44,7 +44,8 @@ Status JoinNamespaces(const InitPlan& plan) {
   }
   // A new cgroup namespace is made here, after the parent placed us in the
   // container's cgroup, so its root is that cgroup.
-  if (plan.new_cgroup_ns && ::unshare(CLONE_NEWCGROUP) != 0) return Error::Sys("unshare", "cgroup namespace");
+  if (plan.new_cgroup_ns && ::unshare(CLONE_NEWCGROUP) != 0)
+    return Error::Sys("unshare", "cgroup namespace");
   return Ok();
 }
 
@@ -53,7 +54,8 @@ Status JoinSessionKeyring(const InitPlan& plan) {
   std::string name = "_ses." + plan.container_id;
   // KEYCTL_JOIN_SESSION_KEYRING = 1: a fresh keyring so containers do not
   // share the host's. Kernels or namespaces without keyrings are fine.
-  if (::syscall(SYS_keyctl, 1, name.c_str()) < 0 && errno != ENOSYS && errno != EACCES && errno != EPERM) {
+  if (::syscall(SYS_keyctl, 1, name.c_str()) < 0 && errno != ENOSYS && errno != EACCES &&
+      errno != EPERM) {
     return Error::Sys("keyctl JOIN_SESSION_KEYRING", name);
   }
   return Ok();
@@ -62,8 +64,10 @@ Status JoinSessionKeyring(const InitPlan& plan) {
 Status ApplyProcessLimits(const Process& process) {
   std::vector<std::string> warnings;
   BERTH_TRY(security::ApplyRlimits(process.rlimits, 0, &warnings));
-  if (process.oom_score_adj) BERTH_TRY(security::ApplyOomScoreAdj(*process.oom_score_adj, 0, &warnings));
-  for (const std::string& w : warnings) BLOG(kWarn) << w;
+  if (process.oom_score_adj)
+    BERTH_TRY(security::ApplyOomScoreAdj(*process.oom_score_adj, 0, &warnings));
+  for (const std::string& w : warnings)
+    BLOG(kWarn) << w;
   return Ok();
 }
 
@@ -71,7 +75,8 @@ Status SetNames(const Spec& spec) {
   if (!spec.hostname.empty() && ::sethostname(spec.hostname.data(), spec.hostname.size()) != 0) {
     return Error::Sys("sethostname", spec.hostname);
   }
-  if (!spec.domainname.empty() && ::setdomainname(spec.domainname.data(), spec.domainname.size()) != 0) {
+  if (!spec.domainname.empty() &&
+      ::setdomainname(spec.domainname.data(), spec.domainname.size()) != 0) {
     return Error::Sys("setdomainname", spec.domainname);
   }
   return Ok();
@@ -167,11 +172,14 @@ HookStates SplitStates(const std::string& text) {
   return {text.substr(0, nul), text.substr(nul + 1)};
 }
 
-[[noreturn]] void Exec(const InitPlan& plan, const std::string& path, const std::vector<std::string>& env) {
+[[noreturn]] void Exec(const InitPlan& plan, const std::string& path,
+                       const std::vector<std::string>& env) {
   std::vector<char*> argv, envp;
-  for (const std::string& a : plan.process->args) argv.push_back(const_cast<char*>(a.c_str()));
+  for (const std::string& a : plan.process->args)
+    argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
-  for (const std::string& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  for (const std::string& e : env)
+    envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
   ::execve(path.c_str(), argv.data(), envp.data());
   Error e = Error::Sys("execve", path);
@@ -237,7 +245,8 @@ void RunChild(const InitPlan& plan) {
   ::umask(process.user.umask.value_or(022));
   Step(plan, DropPrivileges(process), "set user and capabilities");
   if (::chdir(process.cwd.c_str()) != 0) {
-    Fail(plan, Error::Sys("chdir", process.cwd).Wrap("chdir to cwd (\"" + process.cwd + "\") set in config.json failed"));
+    Fail(plan, Error::Sys("chdir", process.cwd)
+                   .Wrap("chdir to cwd (\"" + process.cwd + "\") set in config.json failed"));
   }
   std::vector<std::string> env = ProcessEnv(process);
   Result<std::string> path = LookPath(process.args[0], env);

@@ -18,7 +18,7 @@ namespace berth::runtime::oci {
 
 struct NamespaceJoin {
   ns::Kind kind;
-  int fd;  // opened by the parent; owned by the parent's plan
+  int fd;            // opened by the parent; owned by the parent's plan
   std::string what;  // path, for errors
 };
 

@@ -21,9 +21,11 @@ namespace {
 
 // Paths under /proc that may be overmounted: what lxcfs emulates (runc's
 // list). Anything else there could hide a kernel interface from checks.
-constexpr const char* kProcOvermountable[] = {
-    "/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo", "/proc/stat",    "/proc/swaps",
-    "/proc/uptime",  "/proc/loadavg",   "/proc/slabinfo", "/proc/net/dev", "/proc/sys/kernel/ns_last_pid"};
+constexpr const char* kProcOvermountable[] = {"/proc/cpuinfo", "/proc/diskstats",
+                                              "/proc/meminfo", "/proc/stat",
+                                              "/proc/swaps",   "/proc/uptime",
+                                              "/proc/loadavg", "/proc/slabinfo",
+                                              "/proc/net/dev", "/proc/sys/kernel/ns_last_pid"};
 
 struct Target {
   const InitPlan& plan;
@@ -42,13 +44,15 @@ Status CheckProcMount(const Target& t) {
   if (t.dest != "/proc" && !t.dest.starts_with("/proc/")) return Ok();
   if (t.dest == "/proc") {
     if (IsProcFs(t.mount.source)) return Ok();
-    return Error(Errc::kInvalidArgument, t.field + ": \"" + t.mount.source +
-                                             "\" cannot be mounted on /proc because it is not of type proc");
+    return Error(Errc::kInvalidArgument,
+                 t.field + ": \"" + t.mount.source +
+                     "\" cannot be mounted on /proc because it is not of type proc");
   }
   for (const char* allowed : kProcOvermountable) {
     if (t.dest == allowed) return Ok();
   }
-  return Error(Errc::kInvalidArgument, t.field + ": \"" + t.dest + "\" cannot be mounted because it is inside /proc");
+  return Error(Errc::kInvalidArgument,
+               t.field + ": \"" + t.dest + "\" cannot be mounted because it is inside /proc");
 }
 
 // Reopens the destination after mounting: the fd taken before the mount
@@ -67,7 +71,8 @@ Status ApplyPropagationAndAttrs(int root_fd, const Target& t, const MountOptions
     mount_attr attr{};
     attr.attr_set = opts.attr_set;
     attr.attr_clr = opts.attr_clr;
-    if (::syscall(SYS_mount_setattr, top.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) != 0) {
+    if (::syscall(SYS_mount_setattr, top.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
+                  sizeof attr) != 0) {
       return Error::Sys("mount_setattr", t.what);
     }
   }
@@ -82,8 +87,8 @@ Status MountBind(int root_fd, const Target& t, const MountOptions& opts) {
   BERTH_TRY(CheckProcMount(t));
   UniqueFd dest = S_ISDIR(st.st_mode) ? BERTH_TRY(MkdirAllInRoot(root_fd, t.dest))
                                       : BERTH_TRY(EnsureFileInRoot(root_fd, t.dest));
-  BERTH_TRY(DoMount(t.mount.source.c_str(), FdPath(dest.get()), nullptr, MS_BIND | (opts.flags & MS_REC),
-                    "", t.what));
+  BERTH_TRY(DoMount(t.mount.source.c_str(), FdPath(dest.get()), nullptr,
+                    MS_BIND | (opts.flags & MS_REC), "", t.what));
   if ((opts.flags & ~(MS_BIND | MS_REC | MS_REMOUNT)) != 0) {
     UniqueFd top = BERTH_TRY(Reopen(root_fd, t));
     BERTH_TRY(BindRemount(FdPath(top.get()), opts.flags, t.what));
@@ -111,9 +116,11 @@ Status MountFilesystem(int root_fd, const Target& t, const MountOptions& opts) {
     // Without its own network (ipc) namespace a container may not mount a
     // fresh sysfs (mqueue): runc binds the host's instead, read-only as asked.
     if (err == EPERM && type == "sysfs" && !new_net) {
-      BERTH_TRY(DoMount("/sys", FdPath(dest.get()), nullptr, MS_BIND | MS_REC, "", t.what + " (host /sys)"));
+      BERTH_TRY(DoMount("/sys", FdPath(dest.get()), nullptr, MS_BIND | MS_REC, "",
+                        t.what + " (host /sys)"));
     } else if (err == EPERM && type == "mqueue" && !new_ipc) {
-      BERTH_TRY(DoMount("/dev/mqueue", FdPath(dest.get()), nullptr, MS_BIND, "", t.what + " (host mqueue)"));
+      BERTH_TRY(DoMount("/dev/mqueue", FdPath(dest.get()), nullptr, MS_BIND, "",
+                        t.what + " (host mqueue)"));
     } else {
       return Error::Sys("mount", t.what, err);
     }

@@ -37,7 +37,8 @@ Status MakeParentMountPrivate(const std::string& rootfs) {
 
 bool DevIsBindMounted(const Spec& spec) {
   for (const Mount& m : spec.mounts) {
-    if (CleanPath(m.destination) == "/dev" && (m.type == "bind" || ParseMountOptions(m.options).bind())) {
+    if (CleanPath(m.destination) == "/dev" &&
+        (m.type == "bind" || ParseMountOptions(m.options).bind())) {
       return true;
     }
   }
@@ -96,7 +97,8 @@ Result<UniqueFd> PrepareRootfs(const InitPlan& plan) {
                     "bind rootfs " + plan.rootfs));
   UniqueFd root_fd(::open(plan.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root_fd) return Error::Sys("open", plan.rootfs);
-  for (size_t i = 0; i < spec.mounts.size(); ++i) BERTH_TRY(MountEntry(plan, root_fd.get(), i));
+  for (size_t i = 0; i < spec.mounts.size(); ++i)
+    BERTH_TRY(MountEntry(plan, root_fd.get(), i));
   if (!DevIsBindMounted(spec)) BERTH_TRY(SetupDev(plan, root_fd.get()));
   // runc creates the working directory so images without it still start.
   BERTH_TRY_CTX(MkdirAllInRoot(root_fd.get(), plan.process->cwd), "create cwd");
@@ -112,7 +114,8 @@ Status FinalizeRootfs(const InitPlan& plan) {
   const Spec& spec = *plan.spec;
   // /dev was mounted writable so devices could be created; honour "ro" now.
   const Mount* dev = FindDevMount(spec);
-  if (dev != nullptr && !DevIsBindMounted(spec) && (ParseMountOptions(dev->options).flags & MS_RDONLY)) {
+  if (dev != nullptr && !DevIsBindMounted(spec) &&
+      (ParseMountOptions(dev->options).flags & MS_RDONLY)) {
     BERTH_TRY(BindRemount("/dev", MS_RDONLY, "/dev read-only"));
   }
   if (spec.root_readonly) BERTH_TRY(BindRemount("/", MS_RDONLY, "rootfs read-only"));

@@ -27,8 +27,8 @@ Status SetupDev(const InitPlan& plan, int root_fd);
 Status ProtectPaths(const InitPlan& plan);
 
 // mount(2) wrapper whose error names the mount: "mount proc on /proc".
-Status DoMount(const char* source, const std::string& target, const char* type,
-               unsigned long flags, const std::string& data, const std::string& what);
+Status DoMount(const char* source, const std::string& target, const char* type, unsigned long flags,
+               const std::string& data, const std::string& what);
 // A bind remount adding `flags`; retried with the flags the kernel locks
 // from the source mount (nosuid, nodev, noexec, atime) when it says EPERM.
 Status BindRemount(const std::string& target, unsigned long flags, const std::string& what);

@@ -8,7 +8,8 @@ namespace berth::runtime::oci {
 namespace {
 
 TEST(MountOptions, FlagsPropagationAndData) {
-  MountOptions o = ParseMountOptions({"nosuid", "noexec", "rbind", "ro", "rslave", "mode=755", "size=64k"});
+  MountOptions o =
+      ParseMountOptions({"nosuid", "noexec", "rbind", "ro", "rslave", "mode=755", "size=64k"});
   EXPECT_EQ(o.flags, MS_NOSUID | MS_NOEXEC | MS_BIND | MS_REC | MS_RDONLY);
   EXPECT_EQ(o.propagation, std::vector<unsigned long>{MS_SLAVE | MS_REC});
   EXPECT_EQ(o.data, "mode=755,size=64k");

@@ -64,7 +64,8 @@ void AnswerWithExdev(int listener) {
 TEST(SeccompNotify, ListenerGetsStateAndAnswersTheContainer) {
   BERTH_REQUIRE(testing::IsRoot(), "needs root");
   std::string rootfs = testing::BuiltBinary("integration/fixtures/busybox-rootfs");
-  BERTH_REQUIRE(PathExists(rootfs + "/bin/berth-probe"), "fixture rootfs (target berth_fixture_rootfs)");
+  BERTH_REQUIRE(PathExists(rootfs + "/bin/berth-probe"),
+                "fixture rootfs (target berth_fixture_rootfs)");
   testing::TempDir dir("berth-notify");
   std::string socket_path = dir / "agent.sock";
 
@@ -88,18 +89,25 @@ TEST(SeccompNotify, ListenerGetsStateAndAnswersTheContainer) {
   boost::json::value config = boost::json::parse(*ReadFile(dir / "bundle/config.json"));
   config.at("root").as_object()["path"] = rootfs;
   config.at("process").as_object()["terminal"] = false;
-  config.at("process").as_object()["args"] = boost::json::array{"berth-probe", "seccomp-mkdir", "/dev/shm/x"};
+  config.at("process").as_object()["args"] =
+      boost::json::array{"berth-probe", "seccomp-mkdir", "/dev/shm/x"};
   config.at("linux").as_object()["seccomp"] = boost::json::object{
       {"defaultAction", "SCMP_ACT_ALLOW"},
       {"listenerPath", socket_path},
       {"listenerMetadata", "agent-metadata"},
-      {"syscalls", boost::json::array{boost::json::object{
-                       {"names", boost::json::array{"mkdir", "mkdirat"}}, {"action", "SCMP_ACT_NOTIFY"}}}}};
+      {"syscalls",
+       boost::json::array{boost::json::object{{"names", boost::json::array{"mkdir", "mkdirat"}},
+                                              {"action", "SCMP_ACT_NOTIFY"}}}}};
   ASSERT_TRUE(WriteFile(dir / "bundle/config.json", boost::json::serialize(config)).ok());
 
   Command run;
-  run.argv = {testing::BuiltBinary("cmd/berth-runc"), "--root", dir / "state", "run", "--bundle",
-              dir / "bundle", "notify-" + std::to_string(::getpid())};
+  run.argv = {testing::BuiltBinary("cmd/berth-runc"),
+              "--root",
+              dir / "state",
+              "run",
+              "--bundle",
+              dir / "bundle",
+              "notify-" + std::to_string(::getpid())};
   run.timeout = std::chrono::seconds(60);
   auto result = RunCommand(run);
   ::shutdown(server, SHUT_RDWR);

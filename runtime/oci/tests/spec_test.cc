@@ -51,12 +51,14 @@ TEST(Spec, ErrorsNameTheField) {
   struct Case {
     std::string from, to, want;
   } cases[] = {
-      {R"({"type": "uts"})", R"({"type": "utz"})", "linux.namespaces[2].type: unknown namespace type \"utz\""},
+      {R"({"type": "uts"})", R"({"type": "utz"})",
+       "linux.namespaces[2].type: unknown namespace type \"utz\""},
       {R"("args": ["sh"])", R"("args": "sh")", "process.args: expected array, got string"},
       {R"("uid": 1)", R"("uid": -1)", "process.user.uid: value -1 must not be negative"},
       {R"("type": "c")", R"("type": "x")", "linux.devices[0].type: unknown device type \"x\""},
       {R"("timeout": 5)", R"("timeout": 0)", "hooks.poststop[0].timeout: must be positive"},
-      {R"({"type": "pid"})", R"({"type": "pid"}, {"type": "pid"})", "duplicate namespace type \"pid\""},
+      {R"({"type": "pid"})", R"({"type": "pid"}, {"type": "pid"})",
+       "duplicate namespace type \"pid\""},
       {R"("ociVersion": "1.1.0",)", "", "ociVersion: required field missing"},
   };
   for (const Case& c : cases) {
@@ -68,10 +70,12 @@ TEST(Spec, ErrorsNameTheField) {
 }
 
 TEST(Spec, UnsupportedSecurityFeaturesAreRefusedByName) {
-  auto rdt = ParseSpec(WithPatch(R"("cgroupsPath": "x/y",)", R"("cgroupsPath": "x/y", "intelRdt": {},)"));
+  auto rdt =
+      ParseSpec(WithPatch(R"("cgroupsPath": "x/y",)", R"("cgroupsPath": "x/y", "intelRdt": {},)"));
   ASSERT_FALSE(rdt.ok());
   EXPECT_NE(rdt.error().str().find("linux.intelRdt: not supported by berth"), std::string::npos);
-  auto aa = ParseSpec(WithPatch(R"("noNewPrivileges": true)", R"("noNewPrivileges": true, "apparmorProfile": "p")"));
+  auto aa = ParseSpec(WithPatch(R"("noNewPrivileges": true)",
+                                R"("noNewPrivileges": true, "apparmorProfile": "p")"));
   ASSERT_TRUE(aa.ok());
   Status s = ValidateProcess(*aa->process, "process");
   EXPECT_EQ(s.error().str(), "process.apparmorProfile: AppArmor is not supported by berth");
@@ -95,7 +99,9 @@ class ValidateTest : public ::testing::Test {
   testing::TempDir bundle_;
 };
 
-TEST_F(ValidateTest, MinimalIsValid) { EXPECT_TRUE(Check(kMinimal).ok()) << Check(kMinimal).error().str(); }
+TEST_F(ValidateTest, MinimalIsValid) {
+  EXPECT_TRUE(Check(kMinimal).ok()) << Check(kMinimal).error().str();
+}
 
 TEST_F(ValidateTest, SemanticRules) {
   struct Case {
@@ -108,8 +114,10 @@ TEST_F(ValidateTest, SemanticRules) {
       {R"("net.ipv4.ip_forward": "1")", R"("vm.swappiness": "1")",
        "linux.sysctl.vm.swappiness: sysctl is not in a separate kernel namespace"},
       {R"({"type": "mount"},)", "", "linux.namespaces: a mount namespace is required"},
-      {R"("/proc/self/ns/net")", R"("/nonexistent/net")", "linux.namespaces[3].path: namespace path `/nonexistent/net` does not exist"},
-      {R"({"type": "pid"},)", R"({"type": "pid"}, {"type": "user"},)", "linux.uidMappings: a new user namespace needs uid mappings"},
+      {R"("/proc/self/ns/net")", R"("/nonexistent/net")",
+       "linux.namespaces[3].path: namespace path `/nonexistent/net` does not exist"},
+      {R"({"type": "pid"},)", R"({"type": "pid"}, {"type": "user"},)",
+       "linux.uidMappings: a new user namespace needs uid mappings"},
   };
   for (const Case& c : cases) {
     Status s = Check(WithPatch(c.from, c.to));

@@ -67,8 +67,10 @@ TEST(State, RuncStateJsonFieldOrder) {
   s.created = "T";
   std::string out = RuncStateJson(s, ContainerStatus::kStopped, "", true);
   EXPECT_EQ(out,
-            "{\n  \"ociVersion\": \"1.1.0\",\n  \"id\": \"c1\",\n  \"pid\": 0,\n  \"status\": \"stopped\",\n"
-            "  \"bundle\": \"/b\",\n  \"rootfs\": \"/b/rootfs\",\n  \"created\": \"T\",\n  \"owner\": \"\"\n}");
+            "{\n  \"ociVersion\": \"1.1.0\",\n  \"id\": \"c1\",\n  \"pid\": 0,\n  \"status\": "
+            "\"stopped\",\n"
+            "  \"bundle\": \"/b\",\n  \"rootfs\": \"/b/rootfs\",\n  \"created\": \"T\",\n  "
+            "\"owner\": \"\"\n}");
   auto oci = boost::json::parse(OciStateJson(s, ContainerStatus::kRunning)).as_object();
   EXPECT_EQ(oci.at("pid").as_int64(), 42);
   EXPECT_EQ(oci.at("status").as_string(), "running");
