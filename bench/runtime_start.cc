@@ -14,19 +14,21 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <cmath>
 #include <cstdio>
 #include <string>
 #include <vector>
 
 #include "cgroups/cgroups.h"
 #include "common/file.h"
+#include "common/json.h"
 #include "common/process.h"
+#include "common/strings.h"
 #include "common/time.h"
 
 namespace {
 
 using berth::Command;
-using berth::CommandResult;
 
 struct Runtime {
   std::string name;
@@ -57,19 +59,28 @@ bool WriteBundle(const std::string& bundle, const std::string& rootfs, const std
   if (!r.ok() || !r->success()) return false;
   auto text = berth::ReadFile(bundle + "/config.json");
   if (!text.ok()) return false;
-  boost::json::value doc = boost::json::parse(*text);
-  auto& process = doc.at("process").as_object();
-  process["terminal"] = false;
-  process["args"] = boost::json::array{"/bin/true"};
-  doc.at("root").as_object()["path"] = rootfs;
-  doc.at("root").as_object()["readonly"] = true;
-  doc.at("linux").as_object()["cgroupsPath"] = cgroup;
+  auto parsed = berth::json::Parse(*text, "config.json");
+  if (!parsed.ok()) return false;
+  boost::json::value& doc = *parsed;
+  boost::json::object* root = doc.if_object();
+  boost::json::value* process = root ? root->if_contains("process") : nullptr;
+  boost::json::value* fs = root ? root->if_contains("root") : nullptr;
+  boost::json::value* linux_config = root ? root->if_contains("linux") : nullptr;
+  if (!process || !process->is_object() || !fs || !fs->is_object() || !linux_config ||
+      !linux_config->is_object()) {
+    return false;
+  }
+  process->get_object()["terminal"] = false;
+  process->get_object()["args"] = boost::json::array{"/bin/true"};
+  fs->get_object()["path"] = rootfs;
+  fs->get_object()["readonly"] = true;
+  linux_config->get_object()["cgroupsPath"] = cgroup;
   return berth::WriteFile(bundle + "/config.json", boost::json::serialize(doc)).ok();
 }
 
 double Percentile(std::vector<double> v, double p) {
   std::sort(v.begin(), v.end());
-  size_t i = static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
+  size_t i = static_cast<size_t>(std::lround(p * static_cast<double>(v.size() - 1)));
   return v[i];
 }
 
@@ -117,7 +128,12 @@ void RemoveBenchCgroups(const std::string& cgroup, const std::vector<Runtime>& r
 }  // namespace
 
 int main(int argc, char** argv) {
-  int rounds = std::stoi(Arg(argc, argv, "--rounds", "100"));
+  auto rounds_arg = berth::ParseInt<int>(Arg(argc, argv, "--rounds", "100"), "--rounds");
+  if (!rounds_arg.ok() || *rounds_arg <= 0) {
+    std::fprintf(stderr, "runtime-start: --rounds wants a positive integer\n");
+    return 2;
+  }
+  int rounds = *rounds_arg;
   std::string dir = SelfDir();
   std::string rootfs = Arg(argc, argv, "--rootfs", dir + "/../integration/fixtures/busybox-rootfs");
   std::string berth_bin = Arg(argc, argv, "--berth", dir + "/../cmd/berth-runc");
@@ -131,14 +147,19 @@ int main(int argc, char** argv) {
   ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 
   char tmpl[] = "/tmp/berth-bench-XXXXXX";
-  std::string work = ::mkdtemp(tmpl);
+  const char* made = ::mkdtemp(tmpl);
+  if (made == nullptr) {
+    std::perror("runtime-start: mkdtemp");
+    return 1;
+  }
+  std::string work = made;
   std::string cgroup = "berth-bench-" + std::to_string(::getpid());
   std::vector<Runtime> runtimes = {
       {"berth", berth_bin, {}}, {"runc", "/usr/bin/runc", {}}, {"crun", "/usr/bin/crun", {}}};
   for (Runtime& rt : runtimes) {
     std::string bundle = work + "/bundle-" + rt.name;
-    berth::MkdirAll(bundle).value();
-    if (!berth::PathExists(rt.binary) || !WriteBundle(bundle, rootfs, cgroup + "/" + rt.name)) {
+    if (!berth::MkdirAll(bundle).ok() || !berth::PathExists(rt.binary) ||
+        !WriteBundle(bundle, rootfs, cgroup + "/" + rt.name)) {
       std::fprintf(stderr, "%s: not available, skipped\n", rt.name.c_str());
       rt.broken = true;
     }

@@ -1,8 +1,15 @@
 #include "common/error.h"
 
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 namespace berth {
+
+void ResultMisuse(const std::string& what) {
+  std::fprintf(stderr, "berth: value of a failed Result read: %s\n", what.c_str());
+  std::abort();
+}
 
 const char* ErrcName(Errc code) {
   switch (code) {

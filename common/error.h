@@ -38,6 +38,8 @@ enum class Errc : int {
 };
 
 const char* ErrcName(Errc code);
+// Aborts the process: a Result was read the wrong way (see Result::value).
+[[noreturn]] void ResultMisuse(const std::string& what);
 Errc ErrcFromErrno(int err);
 
 class Error {
@@ -83,20 +85,33 @@ class [[nodiscard]] Result {
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
 
-  T& value() & { return std::get<0>(v_); }
-  const T& value() const& { return std::get<0>(v_); }
-  T value() && { return std::move(std::get<0>(v_)); }
-  T* operator->() { return &std::get<0>(v_); }
-  const T* operator->() const { return &std::get<0>(v_); }
-  T& operator*() & { return std::get<0>(v_); }
-  const T& operator*() const& { return std::get<0>(v_); }
+  // Reading the value of a failed Result (or the error of a good one) is a
+  // broken invariant: it aborts with the error's text instead of throwing.
+  T& value() & { return *Checked(); }
+  const T& value() const& { return *Checked(); }
+  T value() && { return std::move(*Checked()); }
+  T* operator->() { return Checked(); }
+  const T* operator->() const { return Checked(); }
+  T& operator*() & { return *Checked(); }
+  const T& operator*() const& { return *Checked(); }
 
-  const Error& error() const& { return std::get<1>(v_); }
-  Error error() && { return std::move(std::get<1>(v_)); }
+  const Error& error() const& { return *CheckedError(); }
+  Error error() && { return std::move(*CheckedError()); }
 
-  T value_or(T fallback) && { return ok() ? std::move(std::get<0>(v_)) : std::move(fallback); }
+  T value_or(T fallback) && { return ok() ? std::move(*Checked()) : std::move(fallback); }
 
  private:
+  T* Checked() {
+    if (T* v = std::get_if<0>(&v_)) return v;
+    ResultMisuse(std::get_if<1>(&v_)->str());
+  }
+  const T* Checked() const { return const_cast<Result*>(this)->Checked(); }
+  Error* CheckedError() {
+    if (Error* e = std::get_if<1>(&v_)) return e;
+    ResultMisuse("error() of a successful Result");
+  }
+  const Error* CheckedError() const { return const_cast<Result*>(this)->CheckedError(); }
+
   std::variant<T, Error> v_;
 };
 
@@ -109,8 +124,14 @@ class [[nodiscard]] Result<void> {
   bool ok() const { return !error_.has_value(); }
   explicit operator bool() const { return ok(); }
   void value() const {}
-  const Error& error() const& { return *error_; }
-  Error error() && { return std::move(*error_); }
+  const Error& error() const& {
+    if (!error_) ResultMisuse("error() of a successful Status");
+    return *error_;
+  }
+  Error error() && {
+    if (!error_) ResultMisuse("error() of a successful Status");
+    return std::move(*error_);
+  }
 
  private:
   std::optional<Error> error_;

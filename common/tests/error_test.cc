@@ -43,3 +43,16 @@ TEST(Error, ErrnoCategories) {
 
 }  // namespace
 }  // namespace berth
+
+namespace berth {
+namespace {
+
+TEST(ErrorDeathTest, ReadingAFailedResultAbortsWithTheError) {
+  Result<int> r = Error(Errc::kNotFound, "no such thing");
+  EXPECT_DEATH((void)*r, "no such thing");
+  Result<int> good = 1;
+  EXPECT_DEATH((void)good.error(), "error\\(\\) of a successful Result");
+}
+
+}  // namespace
+}  // namespace berth

@@ -18,7 +18,9 @@ using ::testing::MatchesRegex;
 
 constexpr int64_t kLimit = 32 << 20;
 
-std::string MemoryDir(const CaseContext& ctx) { return ctx.cgroups.Dir("/sys/fs/cgroup/memory", "ctr"); }
+std::string MemoryDir(const CaseContext& ctx) {
+  return ctx.cgroups.Dir("/sys/fs/cgroup/memory", "ctr");
+}
 
 std::string Knob(const std::string& dir, const std::string& file) {
   Result<std::string> text = ReadFile(dir + "/" + file);
@@ -33,7 +35,9 @@ std::string OomKills(const std::string& dir) {
   return "?";
 }
 
-std::set<std::string> Outside(const CaseContext& ctx) { return ctx.cgroups.DirsOutside(); }
+std::set<std::string> Outside(const CaseContext& ctx) {
+  return ctx.cgroups.DirsOutside();
+}
 
 Flow MemoryFlow() {
   return [](Container& c, CaseContext& ctx, Observation& obs) {
@@ -42,7 +46,8 @@ Flow MemoryFlow() {
     std::string dir = MemoryDir(ctx);
     obs["memory_cgroup"] = PathExists(dir) ? "present" : "missing: " + dir;
     obs["limit_in_bytes"] = Knob(dir, "memory.limit_in_bytes");
-    obs["init_in_memory_cgroup"] = Knob(dir, "cgroup.procs") == std::to_string(c.pid()) ? "yes" : "no";
+    obs["init_in_memory_cgroup"] =
+        Knob(dir, "cgroup.procs") == std::to_string(c.pid()) ? "yes" : "no";
     obs["start"] = Outcome(c.Start());
     obs["exit"] = DescribeStatus(c.WaitExit(std::chrono::seconds(30)));
     obs["oom_kills"] = OomKills(dir);
@@ -63,7 +68,8 @@ Flow MemoryFlow() {
 
 Configure MemoryLimit() {
   return [](bj::object& c, CaseContext&) {
-    c["linux"].as_object()["resources"].as_object()["memory"] = bj::object{{"limit", kLimit}, {"swap", kLimit}};
+    c["linux"].as_object()["resources"].as_object()["memory"] =
+        bj::object{{"limit", kLimit}, {"swap", kLimit}};
   };
 }
 

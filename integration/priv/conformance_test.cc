@@ -13,7 +13,8 @@ const std::vector<Case>& AllCases() {
   static const std::vector<Case> cases = [] {
     std::vector<Case> all;
     for (auto group : {ProcessCases, LifecycleCases, IsolationCases}) {
-      for (Case& c : group()) all.push_back(std::move(c));
+      for (Case& c : group())
+        all.push_back(std::move(c));
     }
     return all;
   }();

@@ -144,8 +144,9 @@ class RuntimeVmTest : public ::testing::Test {
   // Kills and deletes a container started by CreateAndStart; returns the
   // init's wait status.
   // A bundle running `args` under memory.max 32M with no swap.
-  Result<Bundle> MakeMemoryLimitedBundle(const std::string& id, std::vector<std::string> args) {
-    Bundle b = BERTH_TRY(MakeBundle(id, std::move(args)));
+  Result<Bundle> MakeMemoryLimitedBundle(const std::string& id,
+                                         const std::vector<std::string>& args) {
+    Bundle b = BERTH_TRY(MakeBundle(id, args));
     bj::object memory;
     memory["limit"] = 32 << 20;
     memory["swap"] = 32 << 20;  // memory+swap == memory: no swap

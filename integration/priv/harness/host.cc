@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -9,12 +10,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <random>
-
-#include <gtest/gtest.h>
 
 #include "common/file.h"
 #include "common/strings.h"
@@ -36,32 +37,37 @@ std::vector<CgroupMount> CgroupMounts() {
   for (const std::string& line : Split(*text, '\n')) {
     std::vector<std::string> f = SplitNonEmpty(line, ' ');
     size_t dash = 0;
-    while (dash < f.size() && f[dash] != "-") ++dash;
+    while (dash < f.size() && f[dash] != "-")
+      ++dash;
     if (dash + 3 > f.size() || f.size() < 5) continue;
     const std::string& type = f[dash + 1];
     if (type != "cgroup" && type != "cgroup2") continue;
     if (f[4].rfind("/sys/fs/cgroup/", 0) != 0 && f[4] != "/sys/fs/cgroup") continue;
     CgroupMount m{f[4], f[3], type, {}};
-    for (const std::string& opt : Split(f[dash + 3], ',')) m.controllers.insert(opt);
+    for (const std::string& opt : Split(f[dash + 3], ','))
+      m.controllers.insert(opt);
     out.push_back(std::move(m));
   }
   return out;
 }
 
-std::string Below(const std::string& mount, const std::string& mount_root, const std::string& path) {
+std::string Below(const std::string& mount, const std::string& mount_root,
+                  const std::string& path) {
   std::string rest = path;
   if (mount_root != "/" && rest.rfind(mount_root, 0) == 0) rest = rest.substr(mount_root.size());
   return CleanPath(mount + "/" + rest);
 }
 
-bool IsCgroupDir(const std::string& dir) { return ::access((dir + "/cgroup.procs").c_str(), F_OK) == 0; }
+bool IsCgroupDir(const std::string& dir) {
+  return ::access((dir + "/cgroup.procs").c_str(), F_OK) == 0;
+}
 
 void CollectDirs(const std::string& dir, const std::string& exclude, std::set<std::string>& out) {
   Result<std::vector<std::string>> names = ListDir(dir);
   if (!names.ok()) return;
   for (const std::string& n : *names) {
     std::string sub = dir + "/" + n;
-    struct stat st{};
+    struct stat st {};
     if (::lstat(sub.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
     if (n == exclude) continue;
     out.insert(sub);
@@ -74,7 +80,7 @@ void RemoveTree(const std::string& dir) {
   if (!PathExists(dir)) return;
   std::set<std::string> dirs;
   CollectDirs(dir, "", dirs);
-  for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) ::rmdir(it->c_str());
+  std::for_each(dirs.rbegin(), dirs.rend(), [](const std::string& d) { ::rmdir(d.c_str()); });
   ::rmdir(dir.c_str());
 }
 
@@ -106,7 +112,8 @@ std::vector<Hierarchy> CgroupHierarchies() {
       std::string controllers = line.substr(a + 1, b - a - 1);
       std::string path = line.substr(b + 1);
       bool match = m.type == "cgroup2" ? controllers.empty() : !controllers.empty();
-      for (const std::string& c : SplitNonEmpty(controllers, ',')) match = match && m.controllers.count(c) != 0;
+      for (const std::string& c : SplitNonEmpty(controllers, ','))
+        match = match && m.controllers.count(c) != 0;
       if (!match) continue;
       out.push_back({m.mount, Below(m.mount, m.root, path), m.type == "cgroup2"});
       break;
@@ -122,11 +129,18 @@ CgroupTree::CgroupTree() : hierarchies_(CgroupHierarchies()) {
           std::to_string(rd() % 100000);
 }
 
-CgroupTree::~CgroupTree() { Cleanup(); }
+CgroupTree::~CgroupTree() {
+  try {
+    Cleanup();
+  } catch (...) {
+    ::fprintf(stderr, "cgroup tree %s: cleanup threw\n", name_.c_str());
+  }
+}
 
 std::vector<std::string> CgroupTree::Roots() const {
   std::vector<std::string> out;
-  for (const Hierarchy& h : hierarchies_) out.push_back(h.own_dir + "/" + name_);
+  for (const Hierarchy& h : hierarchies_)
+    out.push_back(h.own_dir + "/" + name_);
   return out;
 }
 
@@ -142,7 +156,8 @@ std::set<std::string> CgroupTree::Contents() const {
   for (const std::string& root : Roots()) {
     std::set<std::string> dirs;
     CollectDirs(root, "", dirs);
-    for (const std::string& d : dirs) out.insert(d.substr(root.size() + 1));
+    for (const std::string& d : dirs)
+      out.insert(d.substr(root.size() + 1));
   }
   return out;
 }
@@ -157,7 +172,9 @@ void CgroupTree::Cleanup() const {
       left = left || PathExists(root);
     }
     if (!left) return;
-    struct timespec ts{0, 20'000'000};
+    struct timespec ts {
+      0, 20'000'000
+    };
     ::nanosleep(&ts, nullptr);
   }
   ADD_FAILURE_AT(__FILE__, __LINE__) << "cgroup tree " << name_ << " could not be removed";
@@ -168,7 +185,8 @@ std::set<std::string> CgroupTree::DirsOutside() const {
   std::vector<std::string> roots = Roots();
   for (const std::string& d : SnapshotCgroupDirs("")) {
     bool skip = false;
-    for (const std::string& root : roots) skip = skip || d == root || d.rfind(root + "/", 0) == 0;
+    for (const std::string& root : roots)
+      skip = skip || d == root || d.rfind(root + "/", 0) == 0;
     for (const std::string& part : Split(d, '/')) {
       skip = skip || (part.rfind("berth-conf-", 0) == 0 && part != name_);
     }
@@ -240,7 +258,8 @@ std::string ConsoleSocket::ReadAll(int master, std::chrono::milliseconds timeout
   std::string out;
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) break;
     pollfd p{master, POLLIN, 0};
     if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
@@ -264,7 +283,9 @@ std::string NsLink(pid_t pid, const std::string& name) {
   return n < 0 ? "" : std::string(buf, static_cast<size_t>(n));
 }
 
-bool ProcessExists(pid_t pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); }
+bool ProcessExists(pid_t pid) {
+  return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM);
+}
 
 std::vector<pid_t> PidsMentioning(const std::string& needle) {
   std::vector<pid_t> out;

@@ -36,7 +36,9 @@ ReaperState& State() {
   while (true) {
     siginfo_t info{};
     if (::waitid(P_ALL, 0, &info, WEXITED | WNOWAIT | __WALL) != 0) {
-      struct timespec ts{0, 2'000'000};
+      struct timespec ts {
+        0, 2'000'000
+      };
       ::nanosleep(&ts, nullptr);  // ECHILD: nothing to wait for yet
       continue;
     }
@@ -82,12 +84,16 @@ struct ChildIo {
 // the reaper lock (see process.h). Returns -1 when fork fails.
 pid_t ForkExec(const std::vector<std::string>& argv, const ChildIo& io, const RunOptions& options) {
   std::vector<std::string> env_store;
-  for (char** e = environ; *e != nullptr; ++e) env_store.emplace_back(*e);
-  for (const std::string& e : options.env) env_store.push_back(e);
+  for (char** e = environ; *e != nullptr; ++e)
+    env_store.emplace_back(*e);
+  for (const std::string& e : options.env)
+    env_store.push_back(e);
   std::vector<char*> args, envp;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  for (const std::string& a : argv)
+    args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
-  for (const std::string& e : env_store) envp.push_back(const_cast<char*>(e.c_str()));
+  for (const std::string& e : env_store)
+    envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
 
   ReaperState& s = State();
@@ -131,7 +137,8 @@ void InstallReaper() {
 std::optional<int> WaitStatus(pid_t pid, std::chrono::milliseconds timeout) {
   ReaperState& s = State();
   std::unique_lock<std::mutex> lock(s.mu);
-  if (!s.cv.wait_for(lock, timeout, [&] { return s.statuses.count(pid) != 0; })) return std::nullopt;
+  if (!s.cv.wait_for(lock, timeout, [&] { return s.statuses.count(pid) != 0; }))
+    return std::nullopt;
   int status = s.statuses[pid];
   s.statuses.erase(pid);
   return status;
@@ -160,7 +167,9 @@ int RunResult::exit_code() const {
 }
 
 std::string RunResult::Describe() const {
-  std::string what = timed_out ? "timed out" : DescribeStatus(status < 0 ? std::nullopt : std::optional<int>(status));
+  std::string what = timed_out
+                         ? "timed out"
+                         : DescribeStatus(status < 0 ? std::nullopt : std::optional<int>(status));
   return what + (out.empty() ? "" : "\nstdout: " + out) + (err.empty() ? "" : "\nstderr: " + err);
 }
 
@@ -170,7 +179,9 @@ OutputFile::~OutputFile() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-std::string OutputFile::Read() const { return ReadAll(fd_); }
+std::string OutputFile::Read() const {
+  return ReadAll(fd_);
+}
 
 RunResult Run(const std::vector<std::string>& argv, const RunOptions& options) {
   InstallReaper();

@@ -41,9 +41,9 @@ void ClaimPid(pid_t pid);
 std::string DescribeStatus(std::optional<int> status);
 
 struct RunOptions {
-  std::string stdin_data;                      // fed from a memfd
-  std::chrono::milliseconds timeout{30'000};   // SIGKILL when exceeded
-  std::vector<std::string> env;                // KEY=VALUE added to ours
+  std::string stdin_data;                     // fed from a memfd
+  std::chrono::milliseconds timeout{30'000};  // SIGKILL when exceeded
+  std::vector<std::string> env;               // KEY=VALUE added to ours
   std::string cwd;
 };
 
@@ -86,7 +86,9 @@ bool PollUntil(F probe, std::chrono::milliseconds timeout) {
   while (true) {
     if (probe()) return true;
     if (std::chrono::steady_clock::now() >= deadline) return false;
-    struct timespec ts{0, 5'000'000};
+    struct timespec ts {
+      0, 5'000'000
+    };
     ::nanosleep(&ts, nullptr);
   }
 }

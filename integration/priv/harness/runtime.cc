@@ -11,13 +11,23 @@ namespace berth::priv {
 
 namespace bj = boost::json;
 
-bool Runtime::available() const { return ::access(path.c_str(), X_OK) == 0; }
+bool Runtime::available() const {
+  return ::access(path.c_str(), X_OK) == 0;
+}
 
-Runtime Runc() { return {"runc", "/usr/bin/runc"}; }
-Runtime BerthRunc() { return {"berth-runc", testing::BuiltBinary("cmd/berth-runc")}; }
-std::vector<Runtime> AllRuntimes() { return {Runc(), BerthRunc()}; }
+Runtime Runc() {
+  return {"runc", "/usr/bin/runc"};
+}
+Runtime BerthRunc() {
+  return {"berth-runc", testing::BuiltBinary("cmd/berth-runc")};
+}
+std::vector<Runtime> AllRuntimes() {
+  return {Runc(), BerthRunc()};
+}
 
-void PrintTo(const Runtime& rt, std::ostream* os) { *os << rt.name; }
+void PrintTo(const Runtime& rt, std::ostream* os) {
+  *os << rt.name;
+}
 
 std::string RuntimeParamName(const Runtime& rt) {
   std::string name = rt.name;
@@ -27,9 +37,13 @@ std::string RuntimeParamName(const Runtime& rt) {
   return name;
 }
 
-std::string FixtureRootfs() { return testing::BuiltBinary("integration/fixtures/busybox-rootfs"); }
+std::string FixtureRootfs() {
+  return testing::BuiltBinary("integration/fixtures/busybox-rootfs");
+}
 
-bool FixturesBuilt() { return ::access((FixtureRootfs() + "/bin/berth-probe").c_str(), X_OK) == 0; }
+bool FixturesBuilt() {
+  return ::access((FixtureRootfs() + "/bin/berth-probe").c_str(), X_OK) == 0;
+}
 
 const bj::object& RuncDefaultSpec() {
   static const bj::object spec = [] {
@@ -75,7 +89,8 @@ bj::object BaseConfig(const std::vector<std::string>& args, const std::string& c
   bj::object& process = config["process"].as_object();
   process["terminal"] = false;
   bj::array a;
-  for (const std::string& arg : args) a.emplace_back(arg);
+  for (const std::string& arg : args)
+    a.emplace_back(arg);
   process["args"] = std::move(a);
   if (!cgroups_path.empty()) config["linux"].as_object()["cgroupsPath"] = cgroups_path;
   return config;
@@ -122,7 +137,9 @@ RunResult Container::Run(const std::vector<std::string>& args, const RunOptions&
   return session_.Cmd(args, options);
 }
 
-RunResult Container::Start() const { return Run({"start", id_}); }
+RunResult Container::Start() const {
+  return Run({"start", id_});
+}
 
 RunResult Container::Kill(const std::string& signal, bool all) const {
   std::vector<std::string> args = {"kill"};

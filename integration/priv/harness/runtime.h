@@ -68,7 +68,8 @@ class Bundle {
 
 // The default spec as the suite uses it: `runc spec`, no terminal, the
 // given args, and a cgroups path below the fixture's cgroup tree.
-boost::json::object BaseConfig(const std::vector<std::string>& args, const std::string& cgroups_path);
+boost::json::object BaseConfig(const std::vector<std::string>& args,
+                               const std::string& cgroups_path);
 
 class Container {
  public:
@@ -87,7 +88,8 @@ class Container {
   RunResult Run(const std::vector<std::string>& args, const RunOptions& options = {}) const;
   RunResult Kill(const std::string& signal, bool all = false) const;
   RunResult Delete(bool force = false);
-  RunResult Exec(const std::vector<std::string>& argv, const std::vector<std::string>& flags = {}) const;
+  RunResult Exec(const std::vector<std::string>& argv,
+                 const std::vector<std::string>& flags = {}) const;
   RunResult Pause() const { return Run({"pause", id_}); }
   RunResult Resume() const { return Run({"resume", id_}); }
 

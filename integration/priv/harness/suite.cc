@@ -61,7 +61,8 @@ std::string Normalize(std::string text, const CaseContext& ctx) {
   text = ReplaceAll(std::move(text), ctx.bundle, "<bundle>");
   text = ReplaceAll(std::move(text), ctx.scratch, "<scratch>");
   text = ReplaceAll(std::move(text), ctx.cgroups.name(), "<cgroups>");
-  for (const auto& n : ctx.netns) text = ReplaceAll(std::move(text), Basename(n->path()), "<netns>");
+  for (const auto& n : ctx.netns)
+    text = ReplaceAll(std::move(text), Basename(n->path()), "<netns>");
   return text;
 }
 
@@ -87,7 +88,8 @@ Observation RunCase(const Runtime& runtime, const Case& c) {
     Container container(session, "ctr", bundle.path());
     (c.flow ? c.flow : RunToExit())(container, ctx, obs);
   }
-  for (auto& [key, value] : obs) value = Normalize(std::move(value), ctx);
+  for (auto& [key, value] : obs)
+    value = Normalize(std::move(value), ctx);
   // Whatever the flow did, the cgroup tree holds nothing after delete.
   std::set<std::string> left = tree.Contents();
   obs["cgroups_left"] = Join(std::vector<std::string>(left.begin(), left.end()), " ");
@@ -110,7 +112,10 @@ void Expect(const Expectation& e, const Observation& obs) {
 
 void CheckExpectations(const Case& c, const std::string& runtime, const Observation& obs) {
   EXPECT_FALSE(c.expect.empty()) << "case " << c.name << " expects nothing";
-  for (const Expectation& e : c.expect) Expect(e, obs);
+  // Every case ends with the container deleted: its cgroup must be gone.
+  Expect({"cgroups_left", ::testing::Eq("")}, obs);
+  for (const Expectation& e : c.expect)
+    Expect(e, obs);
   for (const auto& [name, e] : c.expect_on) {
     if (name == runtime) Expect(e, obs);
   }
@@ -118,8 +123,10 @@ void CheckExpectations(const Case& c, const std::string& runtime, const Observat
 
 void CheckSameAs(const Case& c, const Observation& got, const Observation& reference) {
   std::set<std::string> keys;
-  for (const auto& [k, v] : got) keys.insert(k);
-  for (const auto& [k, v] : reference) keys.insert(k);
+  for (const auto& [k, v] : got)
+    keys.insert(k);
+  for (const auto& [k, v] : reference)
+    keys.insert(k);
   for (const std::string& k : keys) {
     auto why = c.differences.find(k);
     auto g = got.find(k);
@@ -141,7 +148,9 @@ const Observation& ReferenceObservation(const Case& c) {
   return it->second;
 }
 
-void RememberReference(const Case& c, const Observation& obs) { ReferenceCache()[c.name] = obs; }
+void RememberReference(const Case& c, const Observation& obs) {
+  ReferenceCache()[c.name] = obs;
+}
 
 void RunConformanceCase(const Runtime& runtime, const Case& c) {
   BERTH_REQUIRE(testing::IsRoot(), "root");
@@ -149,9 +158,11 @@ void RunConformanceCase(const Runtime& runtime, const Case& c) {
   BERTH_REQUIRE(runtime.available(), runtime.path);
   BERTH_REQUIRE(Runc().available(), "runc (Debian package runc) as the reference");
   Observation obs = RunCase(runtime, c);
-  for (const auto& [k, v] : obs) ::testing::Test::RecordProperty("facet_" + k, v);
+  for (const auto& [k, v] : obs)
+    ::testing::Test::RecordProperty("facet_" + k, v);
   if (std::getenv("BERTH_PRIV_VERBOSE") != nullptr) {
-    for (const auto& [k, v] : obs) std::printf("[%s] %s = %s\n", runtime.name.c_str(), k.c_str(), v.c_str());
+    for (const auto& [k, v] : obs)
+      std::printf("[%s] %s = %s\n", runtime.name.c_str(), k.c_str(), v.c_str());
   }
   {
     SCOPED_TRACE(runtime.name + " expectations");
@@ -167,7 +178,8 @@ void RunConformanceCase(const Runtime& runtime, const Case& c) {
 
 std::vector<size_t> Indexes(size_t n) {
   std::vector<size_t> out(n);
-  for (size_t i = 0; i < n; ++i) out[i] = i;
+  for (size_t i = 0; i < n; ++i)
+    out[i] = i;
   return out;
 }
 
@@ -212,7 +224,8 @@ std::string GrepLines(const std::string& text, const std::string& needle) {
 
 bj::array JsonStrings(const std::vector<std::string>& items) {
   bj::array a;
-  for (const std::string& s : items) a.emplace_back(s);
+  for (const std::string& s : items)
+    a.emplace_back(s);
   return a;
 }
 
@@ -228,7 +241,8 @@ void AddMount(bj::object& config, const std::string& destination, const std::str
 
 void SetNamespaces(bj::object& config, const std::vector<std::string>& types) {
   bj::array ns;
-  for (const std::string& t : types) ns.push_back(bj::object{{"type", t}});
+  for (const std::string& t : types)
+    ns.push_back(bj::object{{"type", t}});
   config["linux"].as_object()["namespaces"] = std::move(ns);
 }
 

@@ -34,7 +34,7 @@ struct CaseContext {
   const CgroupTree& cgroups;
   std::string scratch;  // host directory private to this run
   std::string bundle;
-  std::string rootfs;   // the bundle's private rootfs copy
+  std::string rootfs;  // the bundle's private rootfs copy
   // Network namespaces made for this run; removed after the container.
   std::vector<std::unique_ptr<NamedNetns>> netns;
   // A fresh `ip netns` name ("berth-conf-<pid>-<n>"), replaced by
@@ -82,18 +82,19 @@ void RunConformanceCase(const Runtime& runtime, const Case& c);
 // A value-parameterized suite `Suite` running every case of `cases_fn()`
 // (a function returning const std::vector<Case>&) on every runtime; test
 // names are <Suite>.Case/<runtime>_<case>.
-#define BERTH_CONFORMANCE_SUITE(Suite, cases_fn)                                                 \
+#define BERTH_CONFORMANCE_SUITE(Suite, cases_fn)                                                \
   class Suite : public ::testing::TestWithParam<std::tuple<::berth::priv::Runtime, size_t>> {}; \
-  TEST_P(Suite, Case) {                                                                          \
-    ::berth::priv::RunConformanceCase(std::get<0>(GetParam()), cases_fn()[std::get<1>(GetParam())]); \
-  }                                                                                              \
-  INSTANTIATE_TEST_SUITE_P(                                                                      \
-      Runtimes, Suite,                                                                           \
-      ::testing::Combine(::testing::ValuesIn(::berth::priv::AllRuntimes()),                      \
-                         ::testing::ValuesIn(::berth::priv::Indexes(cases_fn().size()))),        \
-      [](const auto& info) {                                                                     \
-        return ::berth::priv::RuntimeParamName(std::get<0>(info.param)) + "_" +                  \
-               cases_fn()[std::get<1>(info.param)].name;                                         \
+  TEST_P(Suite, Case) {                                                                         \
+    ::berth::priv::RunConformanceCase(std::get<0>(GetParam()),                                  \
+                                      cases_fn()[std::get<1>(GetParam())]);                     \
+  }                                                                                             \
+  INSTANTIATE_TEST_SUITE_P(                                                                     \
+      Runtimes, Suite,                                                                          \
+      ::testing::Combine(::testing::ValuesIn(::berth::priv::AllRuntimes()),                     \
+                         ::testing::ValuesIn(::berth::priv::Indexes(cases_fn().size()))),       \
+      [](const auto& info) {                                                                    \
+        return ::berth::priv::RuntimeParamName(std::get<0>(info.param)) + "_" +                 \
+               cases_fn()[std::get<1>(info.param)].name;                                        \
       })
 
 std::vector<size_t> Indexes(size_t n);
