@@ -101,7 +101,7 @@ check "run-tier: unbuilt binary and empty filter are errors" tier_errors
 
 run_in_vm_errors() {
   local out rc=0
-  out=$("$vm/run-in-vm" -C /tmp true 2>&1) || rc=$?
+  out=$("$vm/run-in-vm" -C /run true 2>&1) || rc=$?
   if [ "$rc" != 125 ] || [[ $out != *"not visible there"* ]]; then
     echo "$rc $out" >&2
     return 1
