@@ -17,7 +17,8 @@
 //                every hierarchy; saved in the container state so later
 //                commands reopen the same cgroups from any cgroup.
 //
-// Lifecycle: Resolve -> Open -> Create -> Apply -> AddProcess ... Freeze/Thaw,
+// Lifecycle: Resolve -> Open -> Create -> Apply -> AddProcess (or
+// OpenSpawnJoin) ... Freeze/Thaw,
 // Stats, Pids, Kill ... Destroy.
 
 #include <sys/types.h>
@@ -31,6 +32,7 @@
 #include <vector>
 
 #include "cgroups/resources.h"
+#include "cgroups/spawn_join.h"
 #include "cgroups/stats.h"
 #include "common/error.h"
 
@@ -116,6 +118,9 @@ class Driver {
   // naming the field (linux.resources.<...>).
   virtual Status Apply(const Resources& resources) = 0;
   virtual Status AddProcess(pid_t pid) = 0;
+  // Opens what a process about to be created needs to join without
+  // AddProcess (see spawn_join.h).
+  virtual Result<SpawnJoin> OpenSpawnJoin() = 0;
   virtual Status Freeze() = 0;  // returns once frozen
   virtual Status Thaw() = 0;
   virtual Result<FreezerState> GetFreezerState() = 0;

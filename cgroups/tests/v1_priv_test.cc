@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cstring>
 #include <vector>
@@ -117,6 +118,31 @@ TEST_F(V1PrivTest, Lifecycle) {
   for (const auto& [key, dir] : placement_.paths)
     EXPECT_FALSE(PathExists(dir)) << key;
   ASSERT_OK(driver_->Destroy());  // idempotent
+}
+
+// The fast way in: the child moves itself through the v1 `tasks` files the
+// runtime opened, the runtime adds it to the unified hierarchy.
+TEST_F(V1PrivTest, SpawnJoinPlacesTheChildEverywhere) {
+  ASSERT_OK(driver_->Create());
+  Result<SpawnJoin> join = driver_->OpenSpawnJoin();
+  ASSERT_TRUE(join.ok()) << join.error().str();
+  EXPECT_EQ(join->clone_into.fd.valid(), placement_.paths.count(kUnified) == 1);
+  Child child([&join] {
+    if (!join->JoinSelf().ok()) return 1;
+    ::pause();
+    return 0;
+  });
+  ASSERT_OK(join->AddWithoutCloneInto(child.pid()));
+  child.Go();
+  ASSERT_TRUE(WaitFor([&] {
+    std::map<std::string, std::string> in = ProcCgroup(child.pid());
+    return in.size() == placement_.relative.size() &&
+           std::all_of(in.begin(), in.end(),
+                       [&](const auto& kv) { return placement_.relative[kv.first] == kv.second; });
+  })) << Read("/proc/" + std::to_string(child.pid()) + "/cgroup");
+  ASSERT_OK(driver_->Kill(SIGKILL));
+  int status = child.Wait();
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
 }
 
 TEST_F(V1PrivTest, FreezeStopsTheProcesses) {

@@ -4,6 +4,7 @@
 
 #include "cgroups/v1/driver.h"
 
+#include <fcntl.h>
 #include <signal.h>
 
 #include <algorithm>
@@ -54,6 +55,7 @@ class Driver final : public cgroups::Driver {
   Status Create() override;
   Status Apply(const Resources& r) override;
   Status AddProcess(pid_t pid) override;
+  Result<SpawnJoin> OpenSpawnJoin() override;
   Status Freeze() override;
   Status Thaw() override;
   Result<FreezerState> GetFreezerState() override;
@@ -166,6 +168,19 @@ Status Driver::AddProcess(pid_t pid) {
   for (const Hierarchy& h : hierarchies_)
     BERTH_TRY(WriteProc(h.dir, pid));
   return Ok();
+}
+
+Result<SpawnJoin> Driver::OpenSpawnJoin() {
+  SpawnJoin join;
+  for (const Hierarchy& h : hierarchies_) {
+    if (std::find(h.keys.begin(), h.keys.end(), kUnified) != h.keys.end()) {
+      join.clone_into = {BERTH_TRY(berth::Open(h.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)), h.dir};
+    } else {
+      std::string tasks = PathJoin(h.dir, "tasks");
+      join.self_join.push_back({BERTH_TRY(berth::Open(tasks, O_WRONLY | O_CLOEXEC)), tasks});
+    }
+  }
+  return join;
 }
 
 bool Driver::CanFreeze() const {

@@ -4,6 +4,8 @@
 
 #include "cgroups/v2/driver.h"
 
+#include <fcntl.h>
+
 #include <algorithm>
 #include <cerrno>
 
@@ -63,6 +65,7 @@ class Driver final : public cgroups::Driver {
   Status Create() override;
   Status Apply(const Resources& r) override;
   Status AddProcess(pid_t pid) override;
+  Result<SpawnJoin> OpenSpawnJoin() override;
   Status Freeze() override { return v2::Freeze(dir_); }
   Status Thaw() override { return v2::Thaw(dir_); }
   Result<FreezerState> GetFreezerState() override { return v2::GetFreezerState(dir_); }
@@ -167,6 +170,12 @@ Status Driver::AddProcess(pid_t pid) {
                s.error().str() + ": `" + dir_ +
                    "` has controllers enabled for child cgroups (cgroup.subtree_control), and "
                    "cgroup v2's no-internal-processes rule keeps processes out of such a cgroup");
+}
+
+Result<SpawnJoin> Driver::OpenSpawnJoin() {
+  SpawnJoin join;
+  join.clone_into = {BERTH_TRY(berth::Open(dir_, O_RDONLY | O_DIRECTORY | O_CLOEXEC)), dir_};
+  return join;
 }
 
 Result<Stats> Driver::GetStats() {

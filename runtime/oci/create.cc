@@ -197,6 +197,9 @@ Result<pid_t> CreateContainer(const RuntimeOptions& rt, const CreateOptions& opt
     }
   }
 
+  cgroups::SpawnJoin cgroup_join = BERTH_TRY_CTX(driver->OpenSpawnJoin(), "join cgroup");
+  plan.cgroup_join = &cgroup_join;
+
   Launcher launcher;
   for (const Namespace& n : l.namespaces) {
     if (!n.path.empty()) BERTH_TRY(launcher.Join(n.kind, n.path, plan));
@@ -208,7 +211,7 @@ Result<pid_t> CreateContainer(const RuntimeOptions& rt, const CreateOptions& opt
 
   if (plan.new_user_ns)
     BERTH_TRY_CTX(ns::WriteIdMaps(child.pid, l.uid_mappings, l.gid_mappings), "id maps");
-  BERTH_TRY_CTX(driver->AddProcess(child.pid), "join cgroup");
+  if (!child.in_cgroup) BERTH_TRY_CTX(cgroup_join.AddWithoutCloneInto(child.pid), "join cgroup");
   BERTH_TRY(channel.Send(SyncType::kGo));
 
   BERTH_TRY(channel.Expect(SyncType::kMountsReady, "container mounts"));

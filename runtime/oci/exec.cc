@@ -86,13 +86,17 @@ Result<int> ExecInContainer(const RuntimeOptions& rt, const ExecOptions& opts) {
   if (!ProcessAlive(state.pid, state.pid_start_time)) {
     return Error(Errc::kFailedPrecondition, "cannot exec in a stopped container");
   }
+  cgroups::SpawnJoin cgroup_join;
+  if (state.has_cgroup) {
+    cgroups::DriverPtr driver = BERTH_TRY(cgroups::Open(state.cgroup));
+    cgroup_join = BERTH_TRY_CTX(driver->OpenSpawnJoin(), "join container cgroup");
+    plan.cgroup_join = &cgroup_join;
+  }
   auto [child, channel] = BERTH_TRY(launcher.Launch(plan, 0));
   ChildGuard guard(child.pid);
   console.socket.reset();
-  if (state.has_cgroup) {
-    cgroups::DriverPtr driver = BERTH_TRY(cgroups::Open(state.cgroup));
-    BERTH_TRY_CTX(driver->AddProcess(child.pid), "join container cgroup");
-  }
+  if (!child.in_cgroup)
+    BERTH_TRY_CTX(cgroup_join.AddWithoutCloneInto(child.pid), "join container cgroup");
   BERTH_TRY(channel.Send(SyncType::kGo));
   // Served until execve closes the (close-on-exec) channel.
   BERTH_TRY(

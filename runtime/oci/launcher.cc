@@ -51,6 +51,7 @@ Result<Launcher::Launched> Launcher::Launch(InitPlan& plan, uint64_t clone_flags
   request.clone_flags = clone_flags;
   request.join_user_fd = join_user_fd_;
   request.join_pid_fd = join_pid_fd_;
+  if (plan.cgroup_join) request.cgroup_fd = plan.cgroup_join->clone_into.fd.get();
   request.parent_end = &parent_end;
   request.child_end = &child_end;
   request.child_main = [&plan] { RunChild(plan); };

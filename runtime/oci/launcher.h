@@ -29,6 +29,10 @@ class Launcher {
     Spawned child;
     SyncChannel channel;  // the runtime's end
   };
+  // With plan.cgroup_join set, the child is created in the cgroup's v2
+  // hierarchy when the kernel allows and joins the v1 ones itself; the
+  // caller finishes with cgroup_join->AddWithoutCloneInto unless
+  // child.in_cgroup.
   Result<Launched> Launch(InitPlan& plan, uint64_t clone_flags) const;
 
  private:

@@ -6,6 +6,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <string_view>
+
 #include "common/process.h"
 #include "namespaces/namespace.h"
 #include "namespaces/syscalls.h"
@@ -13,15 +15,32 @@
 namespace berth::runtime::oci {
 namespace {
 
-Result<pid_t> Clone(uint64_t flags) {
+// kChildPid's text when the stage-1 helper cloned into the cgroup.
+constexpr std::string_view kInCgroup = "in-cgroup";
+
+struct Cloned {
+  pid_t pid;
+  bool in_cgroup;
+};
+
+Result<Cloned> Clone(uint64_t flags, int cgroup_fd) {
   clone_args args{};
   args.flags = flags;
   // clone3 refuses an exit signal with CLONE_PARENT: the child inherits the
   // caller's, which is SIGCHLD to the runtime.
   args.exit_signal = (flags & CLONE_PARENT) != 0 ? 0 : SIGCHLD;
+  if (cgroup_fd >= 0) {
+    args.flags |= CLONE_INTO_CGROUP;
+    args.cgroup = static_cast<uint64_t>(cgroup_fd);
+    long pid = sys::Clone3(&args);
+    if (pid >= 0) return Cloned{static_cast<pid_t>(pid), true};
+    // Whatever the reason, the caller's pid write reports it better.
+    args.flags = flags;
+    args.cgroup = 0;
+  }
   long pid = sys::Clone3(&args);
   if (pid < 0) return Error::Sys("clone3", "container process");
-  return static_cast<pid_t>(pid);
+  return Cloned{static_cast<pid_t>(pid), false};
 }
 
 [[noreturn]] void RunChildMain(const SpawnRequest& req) {
@@ -46,17 +65,19 @@ Status JoinForChildren(const SpawnRequest& req) {
     req.child_end->SendError(joined.error());
     _exit(1);
   }
-  Result<pid_t> pid = Clone(req.clone_flags | CLONE_PARENT);
-  if (!pid.ok()) {
-    req.child_end->SendError(pid.error());
+  int cgroup_fd = req.join_user_fd >= 0 ? -1 : req.cgroup_fd;
+  Result<Cloned> child = Clone(req.clone_flags | CLONE_PARENT, cgroup_fd);
+  if (!child.ok()) {
+    req.child_end->SendError(child.error());
     _exit(1);
   }
-  if (*pid == 0) {
+  if (child->pid == 0) {
     req.child_main();
     _exit(1);
   }
   // The pid as seen from our (the runtime's) pid namespace.
-  (void)req.child_end->Send(SyncType::kChildPid, *pid);
+  (void)req.child_end->Send(SyncType::kChildPid, child->pid,
+                            child->in_cgroup ? kInCgroup : std::string_view{});
   _exit(0);
 }
 
@@ -65,10 +86,10 @@ Status JoinForChildren(const SpawnRequest& req) {
 Result<Spawned> Spawn(const SpawnRequest& req) {
   bool stage_one = req.join_user_fd >= 0 || req.join_pid_fd >= 0;
   if (!stage_one) {
-    pid_t pid = BERTH_TRY(Clone(req.clone_flags));
-    if (pid == 0) RunChildMain(req);
+    Cloned child = BERTH_TRY(Clone(req.clone_flags, req.cgroup_fd));
+    if (child.pid == 0) RunChildMain(req);
     req.child_end->Close();
-    return Spawned{pid};
+    return Spawned{child.pid, child.in_cgroup};
   }
   pid_t helper = ::fork();
   if (helper < 0) return Error::Sys("fork", "stage-1 helper");
@@ -80,7 +101,7 @@ Result<Spawned> Spawn(const SpawnRequest& req) {
   if (status != 0) {
     return Error(Errc::kInternal, "stage-1 helper exited with status " + std::to_string(status));
   }
-  return Spawned{static_cast<pid_t>(msg->value)};
+  return Spawned{static_cast<pid_t>(msg->value), msg->text == kInCgroup};
 }
 
 }  // namespace berth::runtime::oci

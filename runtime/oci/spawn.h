@@ -21,14 +21,20 @@ struct SpawnRequest {
   uint64_t clone_flags = 0;  // CLONE_NEW* to create (never CLONE_NEWCGROUP)
   int join_user_fd = -1;     // namespaces stage 1 joins, or -1
   int join_pid_fd = -1;
+  // A v2 cgroup directory to create the process in (CLONE_INTO_CGROUP), or
+  // -1. Not used after joining a user namespace, whose owner may not write
+  // the host's cgroups.
+  int cgroup_fd = -1;
   SyncChannel* parent_end = nullptr;  // closed in the children
   SyncChannel* child_end = nullptr;   // closed in the parent after spawning
   std::function<void()> child_main;   // must not return
 };
 
-// Returns the new process's pid (our child) and a pidfd for it.
 struct Spawned {
-  pid_t pid = -1;
+  pid_t pid = -1;  // our child
+  // Created in request.cgroup_fd's cgroup; false when the kernel refused
+  // CLONE_INTO_CGROUP (older than 5.7, say) and the caller must move it.
+  bool in_cgroup = false;
 };
 Result<Spawned> Spawn(const SpawnRequest& request);
 

@@ -5,9 +5,10 @@
 // runtime reports it as its own failure.
 //
 //   parent                           init
-//   (writes id maps, joins cgroup)
+//   (writes id maps, cgroup.procs
+//    unless cloned into the cgroup)
 //   kGo ------------------------------>
-//                                    (namespaces, mounts)
+//                                    (joins v1 cgroups, namespaces, mounts)
 //       <------------------------------ kMountsReady
 //   (createRuntime + prestart hooks)
 //   kHooksDone ----------------------->

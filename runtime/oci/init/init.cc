@@ -42,8 +42,8 @@ Status JoinNamespaces(const InitPlan& plan) {
   for (const NamespaceJoin& j : plan.joins) {
     if (j.kind == ns::Kind::kMount) BERTH_TRY(ns::JoinFd(j.fd, j.kind, j.what));
   }
-  // A new cgroup namespace is made here, after the parent placed us in the
-  // container's cgroup, so its root is that cgroup.
+  // A new cgroup namespace is made here, once we are in the container's
+  // cgroup, so its root is that cgroup.
   if (plan.new_cgroup_ns && ::unshare(CLONE_NEWCGROUP) != 0)
     return Error::Sys("unshare", "cgroup namespace");
   return Ok();
@@ -200,6 +200,7 @@ void RunChild(const InitPlan& plan) {
   const Process& process = *plan.process;
   Result<SyncMessage> go = plan.channel->Expect(SyncType::kGo, "go from runtime");
   if (!go.ok()) Fail(plan, std::move(go).error());
+  if (plan.cgroup_join) Step(plan, plan.cgroup_join->JoinSelf(), "join cgroup");
 
   Step(plan, JoinNamespaces(plan), "join namespaces");
   // In a user namespace the init still has host ids that map to nothing

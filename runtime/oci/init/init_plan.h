@@ -41,6 +41,9 @@ struct InitPlan {
   bool has_cgroup = false;
   cgroups::Layout cgroup_layout;
   cgroups::Placement cgroup_placement;
+  // How the child gets into the container's cgroup (owned by the runtime's
+  // frame); null when the runtime moves it by pid.
+  const cgroups::SpawnJoin* cgroup_join = nullptr;
 
   std::optional<security::CompiledSeccomp> seccomp;
 
