@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "common/process.h"
 #include "common/time.h"
+#include "common/unix_socket.h"
 #include "namespaces/idmap.h"
 #include "runtime/oci/container.h"
 #include "runtime/oci/device_rules.h"
@@ -192,7 +193,7 @@ Result<pid_t> CreateContainer(const RuntimeOptions& rt, const CreateOptions& opt
     if (opts.console_socket_fd >= 0) {
       plan.console_socket_fd = opts.console_socket_fd;
     } else {
-      console = BERTH_TRY(ConnectUnix(opts.console_socket));
+      console = BERTH_TRY(ConnectUnix(opts.console_socket, "console socket"));
       plan.console_socket_fd = console.get();
     }
   }

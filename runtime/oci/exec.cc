@@ -8,6 +8,7 @@
 
 #include "common/file.h"
 #include "common/process.h"
+#include "common/unix_socket.h"
 #include "runtime/oci/container.h"
 #include "runtime/oci/foreground.h"
 #include "runtime/oci/init/console.h"
@@ -38,7 +39,7 @@ Result<Console> MakeConsole(const ExecOptions& opts) {
   if (!opts.process.terminal) return c;
   if (opts.console_socket_fd >= 0) return c;
   if (!opts.console_socket.empty()) {
-    c.socket = BERTH_TRY(ConnectUnix(opts.console_socket));
+    c.socket = BERTH_TRY(ConnectUnix(opts.console_socket, "console socket"));
     return c;
   }
   if (opts.detach) {

@@ -1,11 +1,8 @@
 #include "runtime/oci/seccomp_listener.h"
 
-#include <sys/socket.h>
-
 #include <boost/json.hpp>
-#include <cstring>
 
-#include "runtime/oci/init/console.h"
+#include "common/unix_socket.h"
 
 namespace berth::runtime::oci {
 
@@ -22,9 +19,10 @@ std::string ContainerProcessStateJson(pid_t pid, const std::string& metadata,
 
 Status SendSeccompListener(const security::SeccompProfile& profile, int listener_fd, pid_t pid,
                            const std::string& state_json) {
-  UniqueFd socket = BERTH_TRY_CTX(ConnectUnix(profile.listener_path), "linux.seccomp.listenerPath");
+  UniqueFd socket = BERTH_TRY_CTX(ConnectUnix(profile.listener_path, "seccomp listener socket"),
+                                  "linux.seccomp.listenerPath");
   std::string message = ContainerProcessStateJson(pid, profile.listener_metadata, state_json);
-  Status sent = SendFd(socket.get(), listener_fd, message);
+  Status sent = SendMessage(socket.get(), message, listener_fd, "seccomp listener socket");
   if (!sent.ok()) return std::move(sent).error().Wrap("linux.seccomp.listenerPath");
   return Ok();
 }

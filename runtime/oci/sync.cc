@@ -2,8 +2,10 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstring>
-#include <vector>
+
+#include "common/unix_socket.h"
 
 namespace berth::runtime::oci {
 namespace {
@@ -29,28 +31,11 @@ Result<std::pair<SyncChannel, SyncChannel>> SyncChannel::Pair() {
 namespace {
 
 Status SendPacket(int socket, SyncType type, int64_t value, std::string_view text, int fd) {
-  std::vector<char> packet(sizeof(Header) + std::min(text.size(), kMaxPacket - sizeof(Header)));
+  std::string packet(sizeof(Header) + std::min(text.size(), kMaxPacket - sizeof(Header)), '\0');
   Header h{static_cast<uint32_t>(type), 0, value};
   std::memcpy(packet.data(), &h, sizeof h);
   std::memcpy(packet.data() + sizeof h, text.data(), packet.size() - sizeof h);
-  iovec iov{packet.data(), packet.size()};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  if (fd >= 0) {
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-    cmsg->cmsg_level = SOL_SOCKET;
-    cmsg->cmsg_type = SCM_RIGHTS;
-    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
-  }
-  while (::sendmsg(socket, &msg, MSG_NOSIGNAL) < 0) {
-    if (errno != EINTR) return Error::Sys("sendmsg", "init sync socket");
-  }
-  return Ok();
+  return SendMessage(socket, packet, fd, "init sync socket");
 }
 
 }  // namespace
@@ -68,31 +53,16 @@ void SyncChannel::SendError(const Error& error) const {
 }
 
 Result<SyncMessage> SyncChannel::Receive() const {
-  std::vector<char> buf(kMaxPacket);
-  iovec iov{buf.data(), buf.size()};
-  msghdr mh{};
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  mh.msg_control = control;
-  mh.msg_controllen = sizeof control;
-  ssize_t n;
-  while ((n = ::recvmsg(fd_.get(), &mh, MSG_CMSG_CLOEXEC)) < 0) {
-    if (errno != EINTR) return Error::Sys("recvmsg", "init sync socket");
-  }
-  if (n == 0) return Error(Errc::kAborted, "init sync socket closed by peer");
-  if (static_cast<size_t>(n) < sizeof(Header)) return Error(Errc::kInternal, "short sync message");
+  ReceivedMessage packet = BERTH_TRY(ReceiveMessage(fd_.get(), kMaxPacket, "init sync socket"));
+  if (packet.payload.empty()) return Error(Errc::kAborted, "init sync socket closed by peer");
+  if (packet.payload.size() < sizeof(Header)) return Error(Errc::kInternal, "short sync message");
   Header h;
-  std::memcpy(&h, buf.data(), sizeof h);
+  std::memcpy(&h, packet.payload.data(), sizeof h);
   SyncMessage msg;
   msg.type = static_cast<SyncType>(h.type);
   msg.value = h.value;
-  msg.text.assign(buf.data() + sizeof h, static_cast<size_t>(n) - sizeof h);
-  if (cmsghdr* cmsg = CMSG_FIRSTHDR(&mh); cmsg != nullptr && cmsg->cmsg_type == SCM_RIGHTS) {
-    int fd;
-    std::memcpy(&fd, CMSG_DATA(cmsg), sizeof fd);
-    msg.fd.reset(fd);
-  }
+  msg.text = packet.payload.substr(sizeof h);
+  msg.fd = std::move(packet.fd);
   return msg;
 }
 

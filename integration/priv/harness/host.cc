@@ -19,6 +19,7 @@
 
 #include "common/file.h"
 #include "common/strings.h"
+#include "common/unix_socket.h"
 #include "integration/priv/harness/process.h"
 
 namespace berth::priv {
@@ -218,14 +219,9 @@ NamedNetns::~NamedNetns() {
 }
 
 ConsoleSocket::ConsoleSocket(std::string path) : path_(std::move(path)) {
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (!fd || path_.size() >= sizeof addr.sun_path) return;
-  std::memcpy(addr.sun_path, path_.c_str(), path_.size() + 1);
-  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return;
-  if (::listen(fd.get(), 4) != 0) return;
-  listener_ = std::move(fd);
+  Result<UniqueFd> fd = ListenUnix(path_, "console socket", 4);
+  EXPECT_TRUE(fd.ok()) << fd.error().str();
+  if (fd.ok()) listener_ = std::move(fd).value();
 }
 
 UniqueFd ConsoleSocket::Accept(std::chrono::milliseconds timeout) const {
@@ -233,25 +229,11 @@ UniqueFd ConsoleSocket::Accept(std::chrono::milliseconds timeout) const {
   if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return UniqueFd();
   UniqueFd conn(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
   if (!conn) return UniqueFd();
-  char data[256];
-  char control[CMSG_SPACE(sizeof(int))] = {};
-  iovec iov{data, sizeof data};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
   p = {conn.get(), POLLIN, 0};
   if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return UniqueFd();
-  if (::recvmsg(conn.get(), &msg, MSG_CMSG_CLOEXEC) < 0) return UniqueFd();
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-      int fd = -1;
-      std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
-      return UniqueFd(fd);
-    }
-  }
-  return UniqueFd();
+  Result<ReceivedMessage> msg = ReceiveMessage(conn.get(), 256, "console socket");
+  if (!msg.ok()) return UniqueFd();
+  return std::move(msg->fd);
 }
 
 std::string ConsoleSocket::ReadAll(int master, std::chrono::milliseconds timeout) {

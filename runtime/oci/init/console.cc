@@ -3,70 +3,26 @@
 #include <fcntl.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include <cstring>
 
+#include "common/unix_socket.h"
+
 namespace berth::runtime::oci {
 
 Status SendFd(int socket_fd, int fd, const std::string& name) {
-  msghdr msg{};
-  iovec iov{const_cast<char*>(name.data()), name.size()};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-  cmsg->cmsg_level = SOL_SOCKET;
-  cmsg->cmsg_type = SCM_RIGHTS;
-  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
-  while (::sendmsg(socket_fd, &msg, MSG_NOSIGNAL) < 0) {
-    if (errno != EINTR) return Error::Sys("sendmsg", "console socket");
-  }
-  return Ok();
+  return SendMessage(socket_fd, name, fd, "console socket");
 }
 
 Result<UniqueFd> ReceiveFd(int socket_fd) {
-  char name[4096];
-  msghdr msg{};
-  iovec iov{name, sizeof name};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  ssize_t n;
-  while ((n = ::recvmsg(socket_fd, &msg, MSG_CMSG_CLOEXEC)) < 0) {
-    if (errno != EINTR) return Error::Sys("recvmsg", "console socket");
-  }
-  cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-  if (n == 0 || cmsg == nullptr || cmsg->cmsg_type != SCM_RIGHTS) {
+  ReceivedMessage msg = BERTH_TRY(ReceiveMessage(socket_fd, 4096, "console socket"));
+  if (msg.payload.empty() || !msg.fd) {
     return Error(Errc::kAborted, "console socket closed without a terminal fd");
   }
-  int fd;
-  std::memcpy(&fd, CMSG_DATA(cmsg), sizeof(int));
-  return UniqueFd(fd);
-}
-
-Result<UniqueFd> ConnectUnix(const std::string& path) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) {
-    return Error(Errc::kInvalidArgument, "console socket path too long: " + path);
-  }
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd) return Error::Sys("socket", path);
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    return Error::Sys("connect", path);
-  }
-  return fd;
+  return std::move(msg.fd);
 }
 
 Status SetupConsole(int socket_fd, const Process& process, bool mount_console) {

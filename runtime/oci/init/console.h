@@ -19,7 +19,4 @@ Status SetupConsole(int socket_fd, const Process& process, bool mount_console);
 Status SendFd(int socket_fd, int fd, const std::string& name);
 Result<UniqueFd> ReceiveFd(int socket_fd);
 
-// Connects to a --console-socket path.
-Result<UniqueFd> ConnectUnix(const std::string& path);
-
 }  // namespace berth::runtime::oci

@@ -4,46 +4,31 @@
 #include <gtest/gtest.h>
 #include <seccomp.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
-#include <cstring>
 #include <thread>
 
 #include "common/file.h"
 #include "common/process.h"
 #include "common/testing/testkit.h"
+#include "common/unix_socket.h"
 
 namespace berth {
 namespace {
 
 struct Received {
   std::string state;
-  int listener = -1;
+  UniqueFd listener;
 };
 
 // Accepts one connection and takes the JSON message and the fd it carries.
 Received AcceptListener(int server) {
-  Received got;
-  int conn = ::accept4(server, nullptr, nullptr, SOCK_CLOEXEC);
-  if (conn < 0) return got;
-  char buf[65536];
-  iovec iov{buf, sizeof buf};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  ssize_t n = ::recvmsg(conn, &msg, MSG_CMSG_CLOEXEC);
-  ::close(conn);
-  if (n <= 0) return got;
-  got.state.assign(buf, static_cast<size_t>(n));
-  if (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr && c->cmsg_type == SCM_RIGHTS) {
-    std::memcpy(&got.listener, CMSG_DATA(c), sizeof(int));
-  }
-  return got;
+  UniqueFd conn(::accept4(server, nullptr, nullptr, SOCK_CLOEXEC));
+  if (!conn) return {};
+  Result<ReceivedMessage> msg = ReceiveMessage(conn.get(), 65536, "seccomp agent socket");
+  if (!msg.ok()) return {};
+  return {std::move(msg->payload), std::move(msg->fd)};
 }
 
 // Answers every notification on `listener` with -EXDEV until it closes.
@@ -69,17 +54,13 @@ TEST(SeccompNotify, ListenerGetsStateAndAnswersTheContainer) {
   testing::TempDir dir("berth-notify");
   std::string socket_path = dir / "agent.sock";
 
-  int server = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  ASSERT_GE(server, 0);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::strncpy(addr.sun_path, socket_path.c_str(), sizeof addr.sun_path - 1);
-  ASSERT_EQ(::bind(server, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(::listen(server, 1), 0);
+  Result<UniqueFd> listening = ListenUnix(socket_path, "seccomp agent socket", 1);
+  ASSERT_TRUE(listening.ok()) << listening.error().str();
+  int server = listening->get();
   Received got;
   std::thread agent([&] {
     got = AcceptListener(server);
-    if (got.listener >= 0) AnswerWithExdev(got.listener);
+    if (got.listener) AnswerWithExdev(got.listener.get());
   });
 
   ASSERT_TRUE(MkdirAll(dir / "bundle").ok());
@@ -112,8 +93,6 @@ TEST(SeccompNotify, ListenerGetsStateAndAnswersTheContainer) {
   auto result = RunCommand(run);
   ::shutdown(server, SHUT_RDWR);
   agent.join();
-  ::close(server);
-  if (got.listener >= 0) ::close(got.listener);
 
   ASSERT_TRUE(result.ok()) << result.error().str();
   // berth-probe exits 1 when the probed operation fails, as mkdir must.
