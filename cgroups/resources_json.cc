@@ -46,10 +46,7 @@ Result<DeviceRule> ParseDevice(const Field& f) {
 }
 
 Result<std::vector<DeviceRule>> ParseDevices(const Field& f) {
-  std::vector<DeviceRule> out;
-  for (const Field& item : BERTH_TRY(f.Items()))
-    out.push_back(BERTH_TRY(ParseDevice(item)));
-  return out;
+  return f.MapItems(ParseDevice);
 }
 
 Result<std::optional<MemoryLimits>> ParseMemory(const Field& f) {

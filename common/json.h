@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -49,6 +50,11 @@ class Field {
   Result<std::vector<std::string>> StringArray() const;  // absent -> empty
   // Array elements / object members as Fields (absent -> empty).
   Result<std::vector<Field>> Items() const;
+  // Each array element through `parse` (const Field& -> Result<T>); absent
+  // -> empty. The first error stops it.
+  template <class Parse>
+  auto MapItems(Parse parse) const
+      -> Result<std::vector<typename std::invoke_result_t<Parse, const Field&>::value_type>>;
   Result<std::vector<std::pair<std::string, Field>>> Members() const;
   // Object of string values (annotations, sysctl, labels).
   Result<std::vector<std::pair<std::string, std::string>>> StringMap() const;
@@ -78,6 +84,15 @@ Result<T> Field::Int() const {
       return Invalid("value " + std::to_string(v) + " out of range");
     return static_cast<T>(v);
   }
+}
+
+template <class Parse>
+auto Field::MapItems(Parse parse) const
+    -> Result<std::vector<typename std::invoke_result_t<Parse, const Field&>::value_type>> {
+  std::vector<typename std::invoke_result_t<Parse, const Field&>::value_type> out;
+  for (const Field& item : BERTH_TRY(Items()))
+    out.push_back(BERTH_TRY(parse(item)));
+  return out;
 }
 
 template <class T>

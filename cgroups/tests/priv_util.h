@@ -180,4 +180,18 @@ class SharedCounter {
   std::atomic<uint64_t>* value_;
 };
 
+// A Child body: forks a grandchild that waits, then spins bumping `counter`
+// (a frozen cgroup shows as the counter standing still).
+inline std::function<int()> SpinWithGrandchild(SharedCounter& counter) {
+  return [&counter] {
+    if (::fork() == 0) {
+      ::pause();
+      _exit(0);
+    }
+    for (;;)
+      counter.Bump();
+    return 0;
+  };
+}
+
 }  // namespace berth::cgroups::testing

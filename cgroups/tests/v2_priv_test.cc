@@ -131,15 +131,7 @@ TEST_F(V2PrivTest, DeviceFilterDeniesAndAllows) {
 
 TEST_F(V2PrivTest, MembershipFreezerAndCgroupKill) {
   SharedCounter counter;
-  Child child([&] {
-    if (::fork() == 0) {
-      ::pause();
-      _exit(0);
-    }
-    for (;;)
-      counter.Bump();
-    return 0;
-  });
+  Child child(testing::SpinWithGrandchild(counter));
   ASSERT_OK(driver_->AddProcess(child.pid()));
   child.Go();
   EXPECT_EQ(ProcCgroup(child.pid())[kUnified], placement_.relative.at(kUnified));

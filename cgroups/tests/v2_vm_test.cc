@@ -29,15 +29,6 @@ using testing::SharedCounter;
 using testing::TestRoot;
 using testing::WaitFor;
 
-bool InBerthVm() {
-  Result<std::string> cmdline = ReadFile("/proc/cmdline");
-  if (!cmdline.ok()) return false;
-  for (const std::string& w : SplitNonEmpty(Trim(*cmdline), ' ')) {
-    if (w == "berth.vm=1") return true;
-  }
-  return false;
-}
-
 // The guest's root hands every controller to its children.
 void EnableGuestRootControllers(const std::string& mount) {
   Result<std::vector<std::string>> all = ReadKnobWords(mount, "cgroup.controllers");
@@ -49,7 +40,7 @@ void EnableGuestRootControllers(const std::string& mount) {
 class V2VmTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    BERTH_REQUIRE(InBerthVm(), "not inside the vm tier's guest (berth.vm=1)");
+    BERTH_REQUIRE_VM();
     Result<Layout> layout = Detect();
     ASSERT_TRUE(layout.ok()) << layout.error().str();
     ASSERT_EQ(layout->mode, Mode::kV2);
@@ -206,15 +197,7 @@ TEST_F(V2VmTest, CpuMaxThrottles) {
 TEST_F(V2VmTest, FreezeAndCgroupKill) {
   ASSERT_OK(driver_->Create());
   SharedCounter counter;
-  Child child([&] {
-    if (::fork() == 0) {
-      ::pause();
-      _exit(0);
-    }
-    for (;;)
-      counter.Bump();
-    return 0;
-  });
+  Child child(testing::SpinWithGrandchild(counter));
   ASSERT_OK(driver_->AddProcess(child.pid()));
   child.Go();
   EXPECT_EQ(ProcCgroup(child.pid())[kUnified], placement_.relative.at(kUnified));

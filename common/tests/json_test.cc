@@ -18,6 +18,20 @@ TEST(Json, FieldErrorsNameThePath) {
   EXPECT_EQ(root["process"]["cwd"].String().error().str(), "process.cwd: required field missing");
 }
 
+TEST(Json, MapItemsParsesEachAndStopsAtTheFirstError) {
+  auto doc = Parse(R"({"ok":[{"n":1},{"n":2}],"bad":[{"n":1},{"n":"x"}]})", "doc");
+  ASSERT_TRUE(doc.ok());
+  Field root(&*doc, "");
+  auto n = [](const Field& f) { return f["n"].Int<int>(); };
+  auto ok = root["ok"].MapItems(n);
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(*ok, (std::vector<int>{1, 2}));
+  EXPECT_TRUE(root["missing"].MapItems(n)->empty());
+  auto bad = root["bad"].MapItems(n);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().str(), "bad[1].n: expected integer, got string");
+}
+
 TEST(Json, ParseErrorNamesLine) {
   auto doc = Parse("{\n\"a\": 1,\n}", "config.json");
   ASSERT_FALSE(doc.ok());

@@ -31,6 +31,15 @@ std::string OwnOomScoreAdj() {
 
 }  // namespace
 
+// Where runc's create fails and berth's succeeds (for `why`), every later
+// facet differs too.
+std::map<std::string, std::string> RuncCreateFailed(const std::string& why) {
+  std::map<std::string, std::string> d{{"create", why}};
+  for (const char* facet : {"start", "exit", "stdout", "stderr", "state", "delete"})
+    d[facet] = "runc's create failed";
+  return d;
+}
+
 std::vector<Case> ProcessCases() {
   std::vector<Case> cases;
   cases.push_back({.name = "exit_code",
@@ -143,13 +152,7 @@ std::vector<Case> ProcessCases() {
        .expect_on = {{"runc", {"create", AllOf(StartsWith("exit 1: "), HasSubstr("rlimit"))}},
                      {"berth-runc", {"create", Eq("ok")}},
                      {"berth-runc", {"stderr", Eq("")}}},
-       .differences = {{"create", "berth clamps rlimit raises without CAP_SYS_RESOURCE"},
-                       {"start", "runc's create failed"},
-                       {"exit", "runc's create failed"},
-                       {"stdout", "runc's create failed"},
-                       {"stderr", "runc's create failed"},
-                       {"state", "runc's create failed"},
-                       {"delete", "runc's create failed"}}});
+       .differences = RuncCreateFailed("berth clamps rlimit raises without CAP_SYS_RESOURCE")});
   cases.push_back(
       {.name = "oom_score_adj_raised",
        .args = {"/bin/sh", "-c", "cat /proc/self/oom_score_adj"},
@@ -163,14 +166,8 @@ std::vector<Case> ProcessCases() {
        .expect_on = {{"runc", {"create", StartsWith("exit 1: ")}},
                      {"berth-runc", {"create", Eq("ok")}},
                      {"berth-runc", {"stdout", Eq(OwnOomScoreAdj() + "\n")}}},
-       .differences = {
-           {"create", "berth keeps the current oom_score_adj floor without CAP_SYS_RESOURCE"},
-           {"start", "runc's create failed"},
-           {"exit", "runc's create failed"},
-           {"stdout", "runc's create failed"},
-           {"stderr", "runc's create failed"},
-           {"state", "runc's create failed"},
-           {"delete", "runc's create failed"}}});
+       .differences = RuncCreateFailed(
+           "berth keeps the current oom_score_adj floor without CAP_SYS_RESOURCE")});
   return cases;
 }
 

@@ -38,15 +38,6 @@ using std::chrono::seconds;
 
 constexpr char kCgroupMount[] = "/sys/fs/cgroup";
 
-bool InBerthVm() {
-  Result<std::string> cmdline = ReadFile("/proc/cmdline");
-  if (!cmdline.ok()) return false;
-  for (const std::string& w : SplitNonEmpty(Trim(*cmdline), ' ')) {
-    if (w == "berth.vm=1") return true;
-  }
-  return false;
-}
-
 std::string Read(const std::string& path) {
   Result<std::string> text = ReadFile(path);
   EXPECT_TRUE(text.ok()) << text.error().str();
@@ -73,7 +64,7 @@ int ExitCode(const CommandResult& r) {
 class RuntimeVmTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    BERTH_REQUIRE(InBerthVm(), "not inside the vm tier's guest (berth.vm=1)");
+    BERTH_REQUIRE_VM();
     ASSERT_EQ(::prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
     // The guest's root hands every controller to its children.
     Result<std::vector<std::string>> all =

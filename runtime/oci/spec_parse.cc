@@ -58,10 +58,7 @@ Result<Hook> ParseHook(const Field& field) {
 }
 
 Result<std::vector<Hook>> ParseHookList(const Field& field) {
-  std::vector<Hook> out;
-  for (const Field& item : BERTH_TRY(field.Items()))
-    out.push_back(BERTH_TRY(ParseHook(item)));
-  return out;
+  return field.MapItems(ParseHook);
 }
 
 Result<Hooks> ParseHooks(const Field& field) {
@@ -123,9 +120,7 @@ Result<LinuxConfig> ParseLinux(const Field& field) {
     l.has_resources = true;
   }
   l.cgroups_path = BERTH_TRY(field["cgroupsPath"].OptString()).value_or("");
-  for (const Field& item : BERTH_TRY(field["devices"].Items())) {
-    l.devices.push_back(BERTH_TRY(ParseDevice(item)));
-  }
+  l.devices = BERTH_TRY(field["devices"].MapItems(ParseDevice));
   if (field["seccomp"].present()) l.seccomp = BERTH_TRY(security::ParseSeccomp(field["seccomp"]));
   l.rootfs_propagation = BERTH_TRY(field["rootfsPropagation"].OptString()).value_or("");
   l.masked_paths = BERTH_TRY(field["maskedPaths"].StringArray());
@@ -186,9 +181,7 @@ Result<Spec> ParseSpec(std::string_view text, std::string_view what) {
     if (root["process"].present()) s.process = BERTH_TRY(ParseProcess(root["process"]));
     s.hostname = BERTH_TRY(root["hostname"].OptString()).value_or("");
     s.domainname = BERTH_TRY(root["domainname"].OptString()).value_or("");
-    for (const Field& item : BERTH_TRY(root["mounts"].Items())) {
-      s.mounts.push_back(BERTH_TRY(ParseMount(item)));
-    }
+    s.mounts = BERTH_TRY(root["mounts"].MapItems(ParseMount));
     s.hooks = BERTH_TRY(ParseHooks(root["hooks"]));
     s.annotations = BERTH_TRY(root["annotations"].StringMap());
     s.linux_config = BERTH_TRY(ParseLinux(root["linux"]));

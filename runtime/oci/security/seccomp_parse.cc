@@ -96,9 +96,7 @@ Result<SeccompRule> ParseRule(const json::Field& field) {
   rule.action = BERTH_TRY(ParseAction(field["action"]));
   rule.names = BERTH_TRY(ParseSyscallNames(field["names"], rule.action));
   rule.errno_ret = BERTH_TRY(ParseErrnoRet(field["errnoRet"], rule.action));
-  for (const json::Field& arg : BERTH_TRY(field["args"].Items())) {
-    rule.args.push_back(BERTH_TRY(ParseArg(arg)));
-  }
+  rule.args = BERTH_TRY(field["args"].MapItems(ParseArg));
   return rule;
 }
 
