@@ -189,7 +189,9 @@ std::set<std::string> CgroupTree::DirsOutside() const {
     for (const std::string& root : roots)
       skip = skip || d == root || d.rfind(root + "/", 0) == 0;
     for (const std::string& part : Split(d, '/')) {
-      skip = skip || (part.rfind("berth-conf-", 0) == 0 && part != name_);
+      // Other tests' trees (berth-conf-*, berth-test-*, berth-ctrd-*, ...),
+      // created concurrently under ctest -j.
+      skip = skip || (part.rfind("berth-", 0) == 0 && part != name_);
     }
     if (!skip) out.insert(d);
   }

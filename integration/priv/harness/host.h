@@ -44,8 +44,8 @@ class CgroupTree {
   std::set<std::string> Contents() const;
   void Cleanup() const;
   // Every cgroup directory of the host outside this tree: what a runtime
-  // must not create. Trees of other priv tests running concurrently
-  // ("berth-conf-*" with another name) are left out too.
+  // must not create. Trees of other tests running concurrently (any
+  // "berth-*" directory but this tree's) are left out too.
   std::set<std::string> DirsOutside() const;
 
  private:
