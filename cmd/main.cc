@@ -6,9 +6,14 @@
 #include <string>
 #include <vector>
 
+#include "cmd/image/cli.h"
 #include "cmd/runtime/cli.h"
 #include "common/file.h"
 #include "generated/version.h"
+
+namespace berth::cli {
+int RunImage(const std::vector<std::string>& args);
+}
 
 namespace {
 
@@ -16,6 +21,8 @@ int Usage(FILE* out) {
   std::fprintf(out,
                "usage: berth <command> [arguments]\n\n"
                "commands:\n"
+               "  image     pull, list, import and export images\n"
+               "  run       run a container from an image in the foreground\n"
                "  runtime   the OCI runtime, runc-compatible (also installed as berth-runc)\n"
                "  version   print the version and the commit it was built from\n");
   return out == stderr ? 2 : 0;
@@ -31,6 +38,8 @@ int main(int argc, char** argv) {
   const std::string& command = args.front();
   std::vector<std::string> rest(args.begin() + 1, args.end());
   if (command == "runtime") return berth::cli::runtime::RuntimeMain(rest);
+  if (command == "image") return berth::cli::image::ImageMain(rest);
+  if (command == "run") return berth::cli::RunImage(rest);
   if (command == "version" || command == "--version") {
     std::printf("berth %s\ncommit: %s\n", BERTH_VERSION, BERTH_GIT_COMMIT);
     return 0;

@@ -56,6 +56,9 @@ Result<std::string> ParseContainerId(FlagSet& flags, const Args& args, const std
 // Writes all of `text` to stdout.
 void Print(const std::string& text);
 
+// The config.json `spec` writes (runc's default spec).
+const char* DefaultSpecJson();
+
 // "KILL", "SIGKILL", "9", "RTMIN+1" -> number.
 Result<int> ParseSignal(const std::string& name);
 

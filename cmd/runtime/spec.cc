@@ -191,6 +191,10 @@ constexpr const char* kDefaultSpec = R"({
 
 }  // namespace
 
+const char* DefaultSpecJson() {
+  return kDefaultSpec;
+}
+
 int Spec(Context& ctx, const Args& args) {
   std::string bundle;
   bool rootless = false;

@@ -32,7 +32,7 @@
 #include "common/strings.h"
 #include "common/testing/testkit.h"
 #include "integration/containerd/containerd_daemon.h"
-#include "integration/containerd/image_archive.h"
+#include "integration/fixtures/image_layout.h"
 
 namespace berth::integration {
 namespace {

@@ -18,7 +18,7 @@ bool IsManifest(std::string_view t) {
 }
 bool IsLayer(std::string_view t) {
   return t == kOciLayer || t == kOciLayerGzip || t == kOciLayerZstd || t == kOciLayerNondistGzip ||
-         t == kDockerLayerGzip || t == kDockerForeignLayerGzip ||
+         t == kDockerLayer || t == kDockerLayerGzip || t == kDockerForeignLayerGzip ||
          t == "application/vnd.oci.image.layer.nondistributable.v1.tar" ||
          t == "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd";
 }
