@@ -82,7 +82,7 @@ Digest Sha256::Finish() {
   EVP_DigestInit_ex(state_->ctx, EVP_sha256(), nullptr);
   static constexpr char kHex[] = "0123456789abcdef";
   std::string hex;
-  hex.reserve(len * 2);
+  hex.reserve(size_t{len} * 2);
   for (unsigned int i = 0; i < len; ++i) {
     hex.push_back(kHex[md[i] >> 4]);
     hex.push_back(kHex[md[i] & 0xf]);

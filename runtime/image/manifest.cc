@@ -219,6 +219,7 @@ Result<std::string> DetectMediaType(std::string_view text, std::string_view what
 
 std::vector<Digest> ChainIds(const std::vector<Digest>& diff_ids) {
   std::vector<Digest> out;
+  out.reserve(diff_ids.size());
   for (const Digest& d : diff_ids) {
     out.push_back(out.empty() ? d : Sha256Of(out.back().str() + " " + d.str()));
   }

@@ -37,7 +37,7 @@ Result<ImageRecord> FromJson(std::string_view text, const std::string& what) {
 
 }  // namespace
 
-Result<ImageStore> ImageStore::Open(std::string root) {
+Result<ImageStore> ImageStore::Open(const std::string& root) {
   std::string dir = root + "/images";
   BERTH_TRY(MkdirAll(dir, 0700));
   return ImageStore(std::move(dir));

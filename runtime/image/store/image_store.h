@@ -24,7 +24,7 @@ struct ImageRecord {
 
 class ImageStore {
  public:
-  static Result<ImageStore> Open(std::string root);
+  static Result<ImageStore> Open(const std::string& root);
 
   Status Put(const ImageRecord& record) const;
   // NotFound when there is no such image.

@@ -5,13 +5,8 @@
 // hosts.toml files here point `server` at a dead loopback port, so no
 // request can leave the machine even if a mirror failed.
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/prctl.h>
 #include <unistd.h>
-
-#include <thread>
 
 #include "common/file.h"
 #include "common/process.h"
@@ -19,15 +14,19 @@
 #include "common/testing/testkit.h"
 #include "runtime/image/registry/client.h"
 #include "runtime/image/registry/platform_select.h"
+#include "runtime/image/registry/tests/registry_process.h"
 #include "runtime/image/registry/tests/test_server.h"
 
 namespace berth::image::registry {
 namespace {
 
 using berth::testing::TempDir;
+using testing::kRegistryBinary;
+using testing::kSkopeo;
+using testing::PushLayout;
+using testing::RegistryProcess;
+using testing::RunTool;
 
-constexpr char kRegistryBinary[] = "/usr/bin/docker-registry";
-constexpr char kSkopeo[] = "/usr/bin/skopeo";
 constexpr char kHtpasswd[] = "/usr/bin/htpasswd";
 
 bool HaveTools() {
@@ -39,86 +38,6 @@ bool HaveTools() {
   BERTH_REQUIRE(HaveTools(),                                            \
                 "docker-registry, skopeo, htpasswd and tar are needed " \
                 "(apt-get install docker-registry skopeo apache2-utils)")
-
-Result<CommandResult> RunTool(std::vector<std::string> argv, const std::string& what) {
-  Command cmd;
-  cmd.argv = std::move(argv);
-  cmd.timeout = std::chrono::milliseconds(120'000);
-  CommandResult r = BERTH_TRY(RunCommand(cmd));
-  if (!r.success()) {
-    return Error(Errc::kInternal, what + ": " + r.Describe() + ": " + r.err + r.out);
-  }
-  return r;
-}
-
-// docker-registry serving <dir>/data on 127.0.0.1:<free port>.
-class RegistryProcess {
- public:
-  static Result<std::unique_ptr<RegistryProcess>> Start(const std::string& dir,
-                                                        const std::string& htpasswd = "") {
-    auto reg = std::unique_ptr<RegistryProcess>(new RegistryProcess());
-    reg->port_ = testing::UnusedPort();
-    reg->log_ = dir + "/registry.log";
-    std::string config =
-        "version: 0.1\n"
-        "log:\n  level: warn\n"
-        "storage:\n  filesystem:\n    rootdirectory: " +
-        dir +
-        "/data\n"
-        "http:\n  addr: 127.0.0.1:" +
-        std::to_string(reg->port_) + "\n";
-    if (!htpasswd.empty())
-      config += "auth:\n  htpasswd:\n    realm: berth-test\n    path: " + htpasswd + "\n";
-    BERTH_TRY(WriteFile(dir + "/config.yml", config));
-    BERTH_TRY(reg->Spawn(dir + "/config.yml"));
-    BERTH_TRY(reg->WaitReady());
-    return reg;
-  }
-
-  std::string host() const { return "127.0.0.1:" + std::to_string(port_); }
-  std::string Log() const { return ReadFile(log_).value_or(""); }
-
- private:
-  RegistryProcess() = default;
-
-  Status Spawn(const std::string& config) {
-    UniqueFd log(::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
-    if (!log) return Error::Sys("open", log_);
-    pid_t pid = ::fork();
-    if (pid < 0) return Error::Sys("fork", kRegistryBinary);
-    if (pid == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // the registry dies with the test
-      ::dup2(log.get(), 1);
-      ::dup2(log.get(), 2);
-      ::execl(kRegistryBinary, kRegistryBinary, "serve", config.c_str(), nullptr);
-      _exit(127);
-    }
-    child_ = ChildGuard(pid);
-    return Ok();
-  }
-
-  Status WaitReady() {
-    HttpClient http;
-    HttpRequest req;
-    req.url = *Url::Parse("http://" + host() + "/v2/");
-    for (int i = 0; i < 200; ++i) {
-      int status = 0;
-      if (::waitpid(child_.get(), &status, WNOHANG) == child_.get()) {
-        child_.release();
-        return Error(Errc::kUnavailable, "docker-registry exited: " + Log());
-      }
-      Result<HttpResponse> r = http.Do(req);
-      if (r.ok() && (r->status == 200 || r->status == 401)) return Ok();
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return Error(Errc::kDeadlineExceeded,
-                 "docker-registry did not answer on " + host() + " within 10 s: " + Log());
-  }
-
-  uint16_t port_ = 0;
-  std::string log_;
-  ChildGuard child_;  // SIGKILLed and reaped by pid on destruction
-};
 
 // An OCI image layout written by hand: blobs, manifests, indexes, index.json.
 class OciLayout {
@@ -198,18 +117,6 @@ class OciLayout {
   std::map<std::string, std::string> blobs_;
 };
 
-// skopeo copy oci:<layout>:<tag> docker://<host>/<repo>
-Status Push(const OciLayout& layout, const std::string& tag, const std::string& dest,
-            bool all = false, const std::string& creds = "") {
-  std::vector<std::string> argv{kSkopeo, "--insecure-policy", "copy", "--dest-tls-verify=false"};
-  if (all) argv.emplace_back("--all");
-  if (!creds.empty()) argv.insert(argv.end(), {"--dest-creds", creds});
-  argv.push_back("oci:" + layout.dir() + ":" + tag);
-  argv.push_back("docker://" + dest);
-  BERTH_TRY(RunTool(argv, "skopeo copy to " + dest));
-  return Ok();
-}
-
 Reference Ref(const std::string& text) {
   Result<Reference> r = Reference::Parse(text);
   EXPECT_TRUE(r.ok()) << r.error().str();
@@ -267,11 +174,11 @@ class RegistryIntegrationTest : public ::testing::Test {
     index_ = new Descriptor(*index);
     ASSERT_TRUE(layout_->Tag("single", *amd64).ok());
     ASSERT_TRUE(layout_->Tag("multi", *index).ok());
-    Status pushed = Push(*layout_, "single", registry_->host() + "/app:v1");
+    Status pushed = PushLayout(layout_->dir(), "single", registry_->host() + "/app:v1");
     ASSERT_TRUE(pushed.ok()) << pushed.error().str();
-    pushed = Push(*layout_, "single", registry_->host() + "/pause:3.9");
+    pushed = PushLayout(layout_->dir(), "single", registry_->host() + "/pause:3.9");
     ASSERT_TRUE(pushed.ok()) << pushed.error().str();
-    pushed = Push(*layout_, "multi", registry_->host() + "/multi:v1", /*all=*/true);
+    pushed = PushLayout(layout_->dir(), "multi", registry_->host() + "/multi:v1", /*all=*/true);
     ASSERT_TRUE(pushed.ok()) << pushed.error().str();
   }
   static void TearDownTestSuite() {
@@ -413,7 +320,7 @@ TEST(RegistryAuthIntegrationTest, HtpasswdBasicAuth) {
   auto image = layout.AddImage("amd64", "private image");
   ASSERT_TRUE(image.ok()) << image.error().str();
   ASSERT_TRUE(layout.Tag("v1", *image).ok());
-  Status pushed = Push(layout, "v1", (*reg)->host() + "/app:v1", false, "berth:s3cret");
+  Status pushed = PushLayout(layout.dir(), "v1", (*reg)->host() + "/app:v1", false, "berth:s3cret");
   ASSERT_TRUE(pushed.ok()) << pushed.error().str();
   Reference ref = Ref((*reg)->host() + "/app:v1");
 
