@@ -14,8 +14,8 @@
 #include "cmd/runtime/cli.h"
 #include "common/file.h"
 #include "common/json.h"
-#include "common/strings.h"
 #include "runtime/image/container_config.h"
+#include "runtime/image/image_user.h"
 #include "runtime/image/unpack/overlay.h"
 
 namespace berth::cli {
@@ -45,20 +45,12 @@ Result<std::string> BundleConfig(const img::ContainerProcess& p, const std::stri
   process["env"] = std::move(env);
   process["cwd"] = p.cwd;
   process["terminal"] = tty;
-  if (!p.user.empty()) {
-    // Numeric users only for now: names need the image's /etc/passwd.
-    size_t colon = p.user.find(':');
-    Result<uint32_t> uid = ParseInt<uint32_t>(p.user.substr(0, colon), "image user");
-    Result<uint32_t> gid = colon == std::string::npos
-                               ? Result<uint32_t>(0u)
-                               : ParseInt<uint32_t>(p.user.substr(colon + 1), "image group");
-    if (!uid.ok() || !gid.ok()) {
-      return Error(Errc::kUnimplemented, "image user \"" + p.user +
-                                             "\": user names are resolved by the CRI service; "
-                                             "berth run takes numeric uid[:gid] only (--user)");
-    }
-    process["user"] = bj::object{{"uid", *uid}, {"gid", *gid}};
-  }
+  // Names are looked up in the image's own /etc/passwd and /etc/group.
+  img::ResolvedUser user = BERTH_TRY(img::ResolveUserInRootfs(p.user, rootfs));
+  bj::array gids;
+  for (uint32_t g : user.additional_gids)
+    gids.emplace_back(g);
+  process["user"] = bj::object{{"uid", user.uid}, {"gid", user.gid}, {"additionalGids", gids}};
   root["root"] = bj::object{{"path", rootfs}, {"readonly", false}};
   root["hostname"] = id.substr(0, 63);  // HOST_NAME_MAX
   return bj::serialize(spec);
@@ -81,7 +73,7 @@ int RunImage(const std::vector<std::string>& args) {
   flags.String("containers-dir", &containers, "where container rootfs upper layers live");
   flags.String("runtime-root", &runtime_root, "the runtime's state directory");
   flags.String("name", &id, "the container id (default: random)");
-  flags.String("user,u", &user, "uid[:gid] to run as (default: the image's)");
+  flags.String("user,u", &user, "user[:group] to run as, names or ids (default: the image's)");
   flags.String("workdir,w", &workdir, "working directory (default: the image's)");
   flags.StringList("env,e", &env, "KEY=value to add to the environment (repeatable)");
   flags.Bool("tty,t", &tty, "give the container a terminal");
@@ -122,7 +114,9 @@ int RunImage(const std::vector<std::string>& args) {
   std::string dir = containers + "/" + id;
   if (PathExists(dir))
     return Fail(Error(Errc::kAlreadyExists, "container directory " + dir + " exists"));
-  Status made = MkdirAll(dir + "/upper", 0700);
+  // The upper directory is the merged root's inode: it must be as open as
+  // an image's root normally is.
+  Status made = MkdirAll(dir + "/upper", 0755);
   if (made.ok()) made = MkdirAll(dir + "/work", 0700);
   if (made.ok()) made = MkdirAll(dir + "/rootfs", 0755);
   if (!made.ok()) return Fail(made.error());

@@ -106,6 +106,13 @@ TEST_F(ImagesTest, DockerArchiveImportsAndRunsWithArgs) {
                              "echo $GREETING; echo changed > /etc/motd; exit 7"});
   EXPECT_EQ(run.exit_code, 7) << run.Describe() << run.err;
   EXPECT_EQ(run.out, "hi\n");
+  // Users by name, from the image's /etc/passwd and /etc/group.
+  CommandResult as_user = Berth({"run", "-u", "berth", "demo/app:v2", "/bin/sh", "-c", "id; pwd"});
+  EXPECT_TRUE(as_user.success()) << as_user.err;
+  EXPECT_EQ(as_user.out, "uid=1000(berth) gid=1000(berth) groups=1001(berthaux)\n/\n");
+  CommandResult ghost = Berth({"run", "-u", "ghost", "demo/app:v2", "id"});
+  EXPECT_EQ(ghost.exit_code, 125);
+  EXPECT_NE(ghost.err.find("no user \"ghost\" in /etc/passwd"), std::string::npos) << ghost.err;
   // Each run starts from the image: the write went to a removed upper layer.
   CommandResult again = Berth({"run", "demo/app:v2", "/bin/sh", "-c", "cat /etc/motd 2>&1; true"});
   EXPECT_TRUE(again.success()) << again.err;
