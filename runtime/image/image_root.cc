@@ -46,7 +46,8 @@ Result<ImageRecord> ImageRoot::Find(const std::string& name) const {
   return Error(Errc::kNotFound, "image \"" + name + "\" not found");
 }
 
-Result<UnpackedImage> ImageRoot::Unpack(const ImageRecord& record, const Platform& platform) {
+Result<UnpackedImage> ImageRoot::Unpack(const ImageRecord& record, const Platform& platform,
+                                        const LayerReady& ready) {
   UnpackedImage out;
   out.record = record;
   out.manifest = BERTH_TRY(SelectStoredManifest(content_, record.target, platform));
@@ -62,6 +63,7 @@ Result<UnpackedImage> ImageRoot::Unpack(const ImageRecord& record, const Platfor
   std::vector<Digest> chain = ChainIds(out.config.diff_ids);
   for (size_t i = 0; i < m.layers.size(); ++i) {
     const Descriptor& layer = m.layers[i];
+    if (ready) BERTH_TRY(ready(i));
     if (!content_.Has(layer.digest)) {
       return Error(Errc::kFailedPrecondition,
                    what + ": layer " + layer.digest.str() + " is not in the content store");

@@ -7,6 +7,7 @@
 // and the operations that span them: unpacking an image into its snapshot
 // chain, removing an image, pruning what no image references.
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -49,7 +50,11 @@ class ImageRoot {
   Result<ImageRecord> Find(const std::string& name) const;
   // Unpacks (if needed) the layers of `record`'s manifest for `platform`
   // into snapshots, verifying each layer's diff_id against the config.
-  Result<UnpackedImage> Unpack(const ImageRecord& record, const Platform& platform);
+  // `ready(i)`, when given, is awaited before layer i is used (a pull
+  // unpacks each layer as soon as it and those below it are downloaded).
+  using LayerReady = std::function<Status(size_t layer)>;
+  Result<UnpackedImage> Unpack(const ImageRecord& record, const Platform& platform,
+                               const LayerReady& ready = {});
   // Blobs and snapshots no image references.
   Result<PruneReport> Prune();
 

@@ -130,13 +130,13 @@ Result<ImageRecord> PullImage(ImageRoot& root, const Reference& ref, const PullO
   record.created = FormatRfc3339Nano(WallClockNow());
 
   LayerDownloads downloads(client, content, ref, manifest.layers, options);
-  for (size_t i = 0; i < manifest.layers.size(); ++i) {
-    Status s = downloads.Wait(i);
-    if (!s.ok()) return std::move(s).error();
-  }
   if (options.unpack) {
-    // Layers are in the store; Unpack applies each missing snapshot.
-    BERTH_TRY(root.Unpack(record, options.platform));
+    // Each layer is applied as soon as it is in the store, while the
+    // layers above it still download.
+    BERTH_TRY(root.Unpack(record, options.platform, [&](size_t i) { return downloads.Wait(i); }));
+  } else {
+    for (size_t i = 0; i < manifest.layers.size(); ++i)
+      BERTH_TRY(downloads.Wait(i));
   }
   BERTH_TRY(root.images().Put(record));
   return record;
