@@ -275,6 +275,9 @@ struct HttpClient::Impl {
     }
 
     std::vector<char> buf(kChunkSize);
+    // Beast reads as much as the connection buffer has room for: without
+    // this the body arrives 512 bytes per recvmsg (and timer re-arm).
+    conn.buffer.reserve(kChunkSize);
     bool complete = true;
     while (!parser.is_done()) {
       msg.body().data = buf.data();
