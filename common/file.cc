@@ -106,28 +106,41 @@ Status MkdirAll(const std::string& path, mode_t mode) {
   return Ok();
 }
 
-static Status RemoveAllAt(int dirfd, const std::string& name, const std::string& display) {
-  if (::unlinkat(dirfd, name.c_str(), 0) == 0 || errno == ENOENT) return Ok();
-  if (errno != EISDIR && errno != EPERM) return Error::Sys("unlink", display);
-  int fd = ::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return Ok();
-    return Error::Sys("open", display);
-  }
+Result<std::vector<std::string>> ListDirAt(int dir_fd, const std::string& what) {
+  // fdopendir takes the fd over (and shares its offset): give it its own.
+  int fd = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Error::Sys("open", what);
   DIR* dir = ::fdopendir(fd);
   if (dir == nullptr) {
     int err = errno;
     ::close(fd);
-    return Error::Sys("fdopendir", display, err);
+    return Error::Sys("fdopendir", what, err);
+  }
+  std::vector<std::string> names;
+  errno = 0;
+  while (dirent* ent = ::readdir(dir)) {
+    std::string name = ent->d_name;
+    if (name != "." && name != "..") names.push_back(std::move(name));
+  }
+  int err = errno;
+  ::closedir(dir);
+  if (err != 0) return Error::Sys("readdir", what, err);
+  return names;
+}
+
+Status RemoveAllAt(int dirfd, const std::string& name, const std::string& display) {
+  if (::unlinkat(dirfd, name.c_str(), 0) == 0 || errno == ENOENT) return Ok();
+  if (errno != EISDIR && errno != EPERM) return Error::Sys("unlink", display);
+  UniqueFd dir(::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!dir) {
+    if (errno == ENOENT) return Ok();
+    return Error::Sys("open", display);
   }
   Status status;
-  while (dirent* ent = ::readdir(dir)) {
-    std::string child = ent->d_name;
-    if (child == "." || child == "..") continue;
-    status = RemoveAllAt(::dirfd(dir), child, display + "/" + child);
+  for (const std::string& child : BERTH_TRY(ListDirAt(dir.get(), display))) {
+    status = RemoveAllAt(dir.get(), child, display + "/" + child);
     if (!status) break;
   }
-  ::closedir(dir);
   if (!status) return status;
   if (::unlinkat(dirfd, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) {
     return Error::Sys("rmdir", display);

@@ -35,6 +35,12 @@ Status MkdirAll(const std::string& path, mode_t mode = 0755);
 // Removes a file or a directory tree; a missing path is not an error.
 Status RemoveAll(const std::string& path);
 Result<std::vector<std::string>> ListDir(const std::string& path);
+// The names in the directory `dir_fd` refers to ("." and ".." left out);
+// `what` names it in errors. dir_fd itself is left open and unmoved.
+Result<std::vector<std::string>> ListDirAt(int dir_fd, const std::string& what);
+// Removes `name` under `dir_fd` (a file or a whole tree) without following
+// symlinks; a missing name is not an error. `what` names it in errors.
+Status RemoveAllAt(int dir_fd, const std::string& name, const std::string& what);
 
 std::string PathJoin(std::string_view a, std::string_view b);
 std::string Dirname(std::string_view path);

@@ -64,32 +64,6 @@ Result<std::optional<struct stat>> StatAt(int dir_fd, const std::string& name,
   return Error::Sys("lstat", what);
 }
 
-Status RemoveTreeAt(int dir_fd, const std::string& name, const std::string& what) {
-  if (::unlinkat(dir_fd, name.c_str(), 0) == 0 || errno == ENOENT) return Ok();
-  if (errno != EISDIR && errno != EPERM) return Error::Sys("unlink", what);
-  int fd = ::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) return Error::Sys("open", what);
-  DIR* dir = ::fdopendir(fd);
-  if (dir == nullptr) {
-    Error err = Error::Sys("fdopendir", what);
-    ::close(fd);
-    return err;
-  }
-  Status status;
-  while (const dirent* ent = ::readdir(dir)) {
-    std::string child = ent->d_name;
-    if (child == "." || child == "..") continue;
-    status = RemoveTreeAt(::dirfd(dir), child, what + "/" + child);
-    if (!status) break;
-  }
-  ::closedir(dir);
-  if (!status) return status;
-  if (::unlinkat(dir_fd, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) {
-    return Error::Sys("rmdir", what);
-  }
-  return Ok();
-}
-
 bool IsWhiteout(const struct stat& st) {
   return S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0);
 }

@@ -36,10 +36,6 @@ Result<UniqueFd> MkdirAllBeneath(int root_fd, const std::string& path,
 Result<std::optional<struct stat>> StatAt(int dir_fd, const std::string& name,
                                           const std::string& what);
 
-// Removes `name` in dir_fd, recursively for a directory, never following
-// symlinks. A missing entry is not an error.
-Status RemoveTreeAt(int dir_fd, const std::string& name, const std::string& what);
-
 // True for an overlayfs whiteout: a character device numbered 0/0.
 bool IsWhiteout(const struct stat& st);
 

@@ -6,6 +6,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "common/file.h"
 #include "runtime/image/unpack/beneath.h"
 #include "runtime/image/unpack/entry_path.h"
 
@@ -67,7 +68,7 @@ Result<EntryWriter::Slot> EntryWriter::Prepare(const std::string& path, bool mer
     if (merge_dir && S_ISDIR(existing->st_mode)) {
       slot.is_dir = true;
     } else {
-      BERTH_TRY(RemoveTreeAt(slot.parent.get(), name, path));
+      BERTH_TRY(RemoveAllAt(slot.parent.get(), name, path));
     }
   }
   return slot;

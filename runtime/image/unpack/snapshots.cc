@@ -34,22 +34,10 @@ struct Usage {
 };
 
 Status Measure(int dir_fd, const std::string& what, Usage* usage) {
-  int fd = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Error::Sys("open", what);
-  DIR* dir = ::fdopendir(fd);
-  if (dir == nullptr) {
-    Error err = Error::Sys("fdopendir", what);
-    ::close(fd);
-    return err;
-  }
-  Status status;
-  while (const dirent* ent = ::readdir(dir)) {
-    std::string name = ent->d_name;
-    if (name == "." || name == "..") continue;
+  for (const std::string& name : BERTH_TRY(ListDirAt(dir_fd, what))) {
     struct stat st {};
-    if (::fstatat(::dirfd(dir), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-      status = Error::Sys("lstat", what + "/" + name);
-      break;
+    if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      return Error::Sys("lstat", what + "/" + name);
     }
     if (st.st_nlink > 1 && !S_ISDIR(st.st_mode) &&
         !usage->seen.emplace(st.st_dev, st.st_ino).second) {
@@ -58,18 +46,12 @@ Status Measure(int dir_fd, const std::string& what, Usage* usage) {
     usage->inodes++;
     usage->bytes += static_cast<uint64_t>(st.st_blocks) * 512;
     if (S_ISDIR(st.st_mode)) {
-      UniqueFd child(
-          ::openat(::dirfd(dir), name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-      if (!child) {
-        status = Error::Sys("open", what + "/" + name);
-        break;
-      }
-      status = Measure(child.get(), what + "/" + name, usage);
-      if (!status) break;
+      UniqueFd child(::openat(dir_fd, name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (!child) return Error::Sys("open", what + "/" + name);
+      BERTH_TRY(Measure(child.get(), what + "/" + name, usage));
     }
   }
-  ::closedir(dir);
-  return status;
+  return Ok();
 }
 
 std::string MetaJson(const SnapshotInfo& info) {

@@ -1,26 +1,17 @@
 #include "runtime/oci/init/copy_tree.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/fd.h"
+#include "common/file.h"
 
 namespace berth::runtime::oci {
 
 Status CopyTree(int from, int to, const std::string& what) {
-  int dup_fd = ::openat(from, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dup_fd < 0) return Error::Sys("open", what);
-  DIR* dir = ::fdopendir(dup_fd);
-  if (dir == nullptr) {
-    ::close(dup_fd);
-    return Error::Sys("fdopendir", what);
-  }
   Status status;
-  while (dirent* ent = ::readdir(dir)) {
-    std::string name = ent->d_name;
-    if (name == "." || name == "..") continue;
+  for (const std::string& name : BERTH_TRY(ListDirAt(from, what))) {
     struct stat st {};
     if (::fstatat(from, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
     std::string path = what + "/" + name;
@@ -65,7 +56,6 @@ Status CopyTree(int from, int to, const std::string& what) {
     if (!status.ok()) break;
     (void)::fchownat(to, name.c_str(), st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
   }
-  ::closedir(dir);
   return status;
 }
 
