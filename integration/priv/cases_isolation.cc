@@ -19,10 +19,6 @@ using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
 using ::testing::StartsWith;
 
-bj::object& Linux(bj::object& config) {
-  return config["linux"].as_object();
-}
-
 void AddNamespace(bj::object& config, const std::string& type, const std::string& path = "") {
   bj::object n{{"type", type}};
   if (!path.empty()) n["path"] = path;

@@ -19,10 +19,6 @@ using ::testing::Eq;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
-bj::object& Process(bj::object& config) {
-  return config["process"].as_object();
-}
-
 void Writable(bj::object& config) {
   config["root"].as_object()["readonly"] = false;
 }

@@ -14,10 +14,6 @@ using ::testing::Eq;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
-bj::object& Process(bj::object& config) {
-  return config["process"].as_object();
-}
-
 bj::object Rlimit(const std::string& type, uint64_t soft, uint64_t hard) {
   return bj::object{{"type", type}, {"soft", soft}, {"hard", hard}};
 }

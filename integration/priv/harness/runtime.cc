@@ -84,6 +84,13 @@ void Bundle::WriteConfig(const bj::object& config) const {
   EXPECT_TRUE(s.ok()) << s.error().str();
 }
 
+bj::object& Process(bj::object& config) {
+  return config["process"].as_object();
+}
+bj::object& Linux(bj::object& config) {
+  return config["linux"].as_object();
+}
+
 bj::object BaseConfig(const std::vector<std::string>& args, const std::string& cgroups_path) {
   bj::object config = RuncDefaultSpec();
   bj::object& process = config["process"].as_object();

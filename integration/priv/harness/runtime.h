@@ -70,6 +70,9 @@ class Bundle {
 // given args, and a cgroups path below the fixture's cgroup tree.
 boost::json::object BaseConfig(const std::vector<std::string>& args,
                                const std::string& cgroups_path);
+// The config's "process" and "linux" objects, for cases to edit.
+boost::json::object& Process(boost::json::object& config);
+boost::json::object& Linux(boost::json::object& config);
 
 class Container {
  public:

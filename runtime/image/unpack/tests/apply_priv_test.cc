@@ -10,18 +10,14 @@
 #include "common/testing/testkit.h"
 #include "runtime/image/unpack/apply.h"
 #include "runtime/image/unpack/tests/tar_builder.h"
+#include "runtime/image/unpack/tests/tree_walk.h"
 
 namespace berth::image {
 namespace {
 
 using testing::Compression;
+using testing::Lstat;
 using testing::TarBuilder;
-
-struct stat Lstat(const std::string& path) {
-  struct stat st {};
-  EXPECT_EQ(::lstat(path.c_str(), &st), 0) << path << ": " << strerror(errno);
-  return st;
-}
 
 std::string Xattr(const std::string& path, const std::string& name) {
   std::string value(4096, '\0');

@@ -2,12 +2,14 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <sstream>
 #include <utility>
 
@@ -15,6 +17,13 @@
 #include "common/strings.h"
 
 namespace berth::image::testing {
+
+struct stat Lstat(const std::string& path) {
+  struct stat st {};
+  EXPECT_EQ(::lstat(path.c_str(), &st), 0) << path << ": " << strerror(errno);
+  return st;
+}
+
 namespace {
 
 std::map<std::string, std::string> UserXattrs(const std::string& path) {

@@ -2,6 +2,7 @@
 // Test helper: a directory tree as a map of path -> what a rootfs
 // comparison cares about, and a readable diff of two such maps.
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <map>
@@ -9,6 +10,9 @@
 #include <vector>
 
 namespace berth::image::testing {
+
+// lstat, recording a test failure (with the path and errno) when it fails.
+struct stat Lstat(const std::string& path);
 
 struct Node {
   mode_t mode = 0;  // st_mode: type and permission bits
