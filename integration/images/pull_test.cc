@@ -5,6 +5,7 @@
 // access log). Root (overlay mounts, ownership): label priv.
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <optional>
@@ -134,6 +135,51 @@ TEST_F(PullTest, ImagesSharingABaseLayerStoreItOnce) {
   // The base layer is shared: only the new manifest, config and layer.
   EXPECT_EQ(Count("images/content/blobs/sha256"), 6u);
   EXPECT_EQ(Count("images/snapshots"), 2u);
+}
+
+// A registry serving a layer whose bytes do not match its digest: the pull
+// fails naming that digest and leaves no blob, partial download, snapshot
+// or image record behind.
+TEST_F(PullTest, CorruptBlobIsRejectedAndLeavesNothing) {
+  ASSERT_TRUE(PushLayout(layout_, "latest", Ref("demo/corrupt:v1")).ok());
+  // The layer is the largest blob in the registry's storage; flip one byte
+  // of it in place (the size stays right, the digest does not).
+  std::string blobs = dir_ / "registry/data/docker/registry/v2/blobs/sha256";
+  std::string layer_hex, layer_data;
+  int64_t largest = -1;
+  Result<std::vector<std::string>> prefixes = ListDir(blobs);
+  ASSERT_TRUE(prefixes.ok()) << prefixes.error().str();
+  for (const std::string& prefix : *prefixes) {
+    Result<std::vector<std::string>> hexes = ListDir(blobs + "/" + prefix);
+    ASSERT_TRUE(hexes.ok());
+    for (const std::string& hex : *hexes) {
+      std::string data = blobs + "/" + prefix + "/" + hex + "/data";
+      struct stat st {};
+      if (::stat(data.c_str(), &st) == 0 && st.st_size > largest) {
+        largest = st.st_size;
+        layer_hex = hex;
+        layer_data = data;
+      }
+    }
+  }
+  ASSERT_GT(largest, 1000) << "no layer found under " << blobs;
+  Result<std::string> bytes = ReadFile(layer_data);
+  ASSERT_TRUE(bytes.ok());
+  (*bytes)[bytes->size() / 2] ^= 0x55;
+  ASSERT_TRUE(WriteFile(layer_data, *bytes).ok());
+
+  CommandResult r = Berth({"pull", "--quiet", Ref("demo/corrupt:v1")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("blob sha256:" + layer_hex + ": content digest sha256:"), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("does not match"), std::string::npos) << r.err;
+  EXPECT_FALSE(PathExists(dir_ / "images/content/blobs/sha256" + ("/" + layer_hex)));
+  Result<std::vector<std::string>> ingest = ListDir(dir_ / "images/content/ingest");
+  ASSERT_TRUE(ingest.ok());
+  for (const std::string& name : *ingest)
+    EXPECT_NE(name.find(".lock"), std::string::npos) << "partial download left: " << name;
+  EXPECT_EQ(Count("images/snapshots"), 0u);
+  EXPECT_EQ(Berth({"ls", "-q"}).out, "");
 }
 
 TEST_F(PullTest, ConcurrentPullsDownloadEachBlobOnce) {

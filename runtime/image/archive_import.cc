@@ -15,7 +15,6 @@
 #include "common/json.h"
 #include "common/strings.h"
 #include "common/time.h"
-#include "runtime/image/content_walk.h"
 #include "runtime/image/reference.h"
 
 namespace berth::image {
