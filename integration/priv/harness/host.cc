@@ -193,6 +193,17 @@ std::set<std::string> CgroupTree::DirsOutside() const {
       // created concurrently under ctest -j.
       skip = skip || (part.rfind("berth-", 0) == 0 && part != name_);
     }
+    // Siblings of our own cgroup (and what is below them) belong to the
+    // jobs the machine's supervisor starts next to us (on these VMs,
+    // memory/process_api/<id>). A runtime that strayed there would name
+    // its directory after the cgroups path, which contains this tree's
+    // name, so those are still counted.
+    for (const Hierarchy& h : hierarchies_) {
+      std::string parent = Dirname(h.own_dir);
+      bool sibling = h.own_dir != h.mount && d.rfind(parent + "/", 0) == 0 && d != h.own_dir &&
+                     d.rfind(h.own_dir + "/", 0) != 0;
+      skip = skip || (sibling && d.find(name_) == std::string::npos);
+    }
     if (!skip) out.insert(d);
   }
   return out;

@@ -45,7 +45,8 @@ class CgroupTree {
   void Cleanup() const;
   // Every cgroup directory of the host outside this tree: what a runtime
   // must not create. Trees of other tests running concurrently (any
-  // "berth-*" directory but this tree's) are left out too.
+  // "berth-*" directory but this tree's) and the cgroups of other jobs next
+  // to our own cgroup (unless named after this tree) are left out too.
   std::set<std::string> DirsOutside() const;
 
  private:
