@@ -188,6 +188,13 @@ TEST_F(V2VmTest, CpuMaxThrottles) {
   period.cpu->period = 50000;
   ASSERT_OK(driver_->Apply(period));
   EXPECT_EQ(Read(dir_ + "/cpu.max"), "10000 50000\n");
+  // Unthrottled before the kill, so the spinner is runnable to take its
+  // SIGKILL (once, under TCG on a loaded host, the guest stalled here).
+  Resources unlimited;
+  unlimited.cpu = CpuLimits{};
+  unlimited.cpu->quota = -1;
+  ASSERT_OK(driver_->Apply(unlimited));
+  EXPECT_EQ(Read(dir_ + "/cpu.max"), "max 50000\n");
   ASSERT_OK(driver_->Kill(SIGKILL));
   spinner.Wait();
   EXPECT_TRUE(WaitFor([&] { return driver_->Pids()->empty(); }));
