@@ -9,9 +9,9 @@
 namespace berth {
 namespace {
 
-// Room for one fd, aligned as the kernel wants cmsg headers.
+// Room for kMaxMessageFds fds, aligned as the kernel wants cmsg headers.
 struct FdControl {
-  alignas(cmsghdr) char bytes[CMSG_SPACE(sizeof(int))] = {};
+  alignas(cmsghdr) char bytes[CMSG_SPACE(sizeof(int) * kMaxMessageFds)] = {};
 };
 
 Result<sockaddr_un> Address(const std::string& path, std::string_view what) {
@@ -28,9 +28,9 @@ Result<sockaddr_un> Address(const std::string& path, std::string_view what) {
 
 }  // namespace
 
-Result<UniqueFd> ConnectUnix(const std::string& path, std::string_view what) {
+Result<UniqueFd> ConnectUnix(const std::string& path, std::string_view what, int type) {
   sockaddr_un addr = BERTH_TRY(Address(path, what));
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  UniqueFd fd(::socket(AF_UNIX, type | SOCK_CLOEXEC, 0));
   if (!fd) return Error::Sys("socket", std::string(what) + " " + path);
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     return Error::Sys("connect", std::string(what) + " " + path);
@@ -38,9 +38,9 @@ Result<UniqueFd> ConnectUnix(const std::string& path, std::string_view what) {
   return fd;
 }
 
-Result<UniqueFd> ListenUnix(const std::string& path, std::string_view what, int backlog) {
+Result<UniqueFd> ListenUnix(const std::string& path, std::string_view what, int backlog, int type) {
   sockaddr_un addr = BERTH_TRY(Address(path, what));
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  UniqueFd fd(::socket(AF_UNIX, type | SOCK_CLOEXEC, 0));
   if (!fd) return Error::Sys("socket", std::string(what) + " " + path);
   if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     return Error::Sys("bind", std::string(what) + " " + path);
@@ -50,19 +50,38 @@ Result<UniqueFd> ListenUnix(const std::string& path, std::string_view what, int 
 }
 
 Status SendMessage(int socket, std::string_view payload, int fd, std::string_view what) {
+  if (fd < 0) return SendMessageFds(socket, payload, {}, what);
+  return SendMessageFds(socket, payload, std::span<const int>(&fd, 1), what);
+}
+
+Result<ReceivedMessage> ReceiveMessage(int socket, size_t max_size, std::string_view what) {
+  ReceivedFds got = BERTH_TRY(ReceiveMessageFds(socket, max_size, what));
+  ReceivedMessage out;
+  out.payload = std::move(got.payload);
+  if (!got.fds.empty()) out.fd = std::move(got.fds.back());
+  return out;
+}
+
+Status SendMessageFds(int socket, std::string_view payload, std::span<const int> fds,
+                      std::string_view what) {
+  if (fds.size() > kMaxMessageFds) {
+    return Error(Errc::kInvalidArgument, std::string(what) + ": " + std::to_string(fds.size()) +
+                                             " fds in one message, at most " +
+                                             std::to_string(kMaxMessageFds));
+  }
   iovec iov{const_cast<char*>(payload.data()), payload.size()};
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
   FdControl control;
-  if (fd >= 0) {
+  if (!fds.empty()) {
     msg.msg_control = control.bytes;
-    msg.msg_controllen = sizeof control.bytes;
+    msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
     cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
     cmsg->cmsg_level = SOL_SOCKET;
     cmsg->cmsg_type = SCM_RIGHTS;
-    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+    std::memcpy(CMSG_DATA(cmsg), fds.data(), sizeof(int) * fds.size());
   }
   while (::sendmsg(socket, &msg, MSG_NOSIGNAL) < 0) {
     if (errno != EINTR) return Error::Sys("sendmsg", std::string(what));
@@ -70,8 +89,8 @@ Status SendMessage(int socket, std::string_view payload, int fd, std::string_vie
   return Ok();
 }
 
-Result<ReceivedMessage> ReceiveMessage(int socket, size_t max_size, std::string_view what) {
-  ReceivedMessage out;
+Result<ReceivedFds> ReceiveMessageFds(int socket, size_t max_size, std::string_view what) {
+  ReceivedFds out;
   out.payload.resize(max_size);
   iovec iov{out.payload.data(), out.payload.size()};
   msghdr msg{};
@@ -85,11 +104,14 @@ Result<ReceivedMessage> ReceiveMessage(int socket, size_t max_size, std::string_
     if (errno != EINTR) return Error::Sys("recvmsg", std::string(what));
   }
   out.payload.resize(static_cast<size_t>(n));
+  out.truncated = (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0;
   for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < count; ++i) {
       int fd;
-      std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
-      out.fd.reset(fd);
+      std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+      out.fds.emplace_back(fd);
     }
   }
   return out;

@@ -68,6 +68,7 @@ struct ExecOptions {
   int console_socket_fd = -1;
   int preserve_fds = 0;
   bool ignore_paused = false;
+  pid_t* started_pid = nullptr;  // set to the process's pid once it runs
 };
 // Runs a process in the container; returns its exit code (0 when detached).
 Result<int> ExecInContainer(const RuntimeOptions& rt, const ExecOptions& opts);

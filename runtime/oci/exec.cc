@@ -105,6 +105,7 @@ Result<int> ExecInContainer(const RuntimeOptions& rt, const ExecOptions& opts) {
   if (!opts.pid_file.empty())
     BERTH_TRY(
         WriteFileAtomic(opts.pid_file, std::to_string(child.pid), 0644, Durability::kProcessCrash));
+  if (opts.started_pid != nullptr) *opts.started_pid = child.pid;
   if (opts.detach) {
     guard.release();
     return 0;
