@@ -13,6 +13,7 @@
 
 namespace berth::cli {
 int RunImage(const std::vector<std::string>& args);
+int RunCri(const std::vector<std::string>& args);
 }
 
 namespace {
@@ -21,6 +22,7 @@ int Usage(FILE* out) {
   std::fprintf(out,
                "usage: berth <command> [arguments]\n\n"
                "commands:\n"
+               "  cri       serve the CRI runtime.v1 API (RuntimeService, ImageService)\n"
                "  image     pull, list, import and export images\n"
                "  run       run a container from an image in the foreground\n"
                "  runtime   the OCI runtime, runc-compatible (also installed as berth-runc)\n"
@@ -40,6 +42,7 @@ int main(int argc, char** argv) {
   if (command == "runtime") return berth::cli::runtime::RuntimeMain(rest);
   if (command == "image") return berth::cli::image::ImageMain(rest);
   if (command == "run") return berth::cli::RunImage(rest);
+  if (command == "cri") return berth::cli::RunCri(rest);
   if (command == "version" || command == "--version") {
     std::printf("berth %s\ncommit: %s\n", BERTH_VERSION, BERTH_GIT_COMMIT);
     return 0;

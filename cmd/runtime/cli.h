@@ -10,6 +10,7 @@
 
 #include "cmd/flags.h"
 #include "common/error.h"
+#include "common/signals.h"
 #include "runtime/oci/container.h"
 
 namespace berth::cli::runtime {
@@ -59,7 +60,6 @@ void Print(const std::string& text);
 // The config.json `spec` writes (runc's default spec).
 const char* DefaultSpecJson();
 
-// "KILL", "SIGKILL", "9", "RTMIN+1" -> number.
-Result<int> ParseSignal(const std::string& name);
+using berth::ParseSignal;
 
 }  // namespace berth::cli::runtime

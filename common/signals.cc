@@ -1,11 +1,12 @@
+#include "common/signals.h"
+
 #include <signal.h>
 
 #include <cstring>
 
-#include "cmd/runtime/cli.h"
 #include "common/strings.h"
 
-namespace berth::cli::runtime {
+namespace berth {
 namespace {
 
 struct SignalName {
@@ -57,4 +58,4 @@ Result<int> ParseSignal(const std::string& raw) {
   return Error(Errc::kInvalidArgument, "unknown signal \"" + raw + "\"");
 }
 
-}  // namespace berth::cli::runtime
+}  // namespace berth
