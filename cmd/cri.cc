@@ -122,10 +122,12 @@ int RunCri(const std::vector<std::string>& args) {
     return 2;
   }
   o.cni_bin_dirs = SplitNonEmpty(cni_bin_dir, ':');
+  // Writes to a closed stream or plugin pipe are errors to handle, not deaths.
+  ::signal(SIGPIPE, SIG_IGN);
   if (o.shim_binary.empty()) o.shim_binary = NextToSelf("berth-shim");
   if (o.pause_binary.empty()) o.pause_binary = NextToSelf("berth-pause");
-  log::Level level = log_level == "debug"  ? log::Level::kDebug
-                     : log_level == "warn" ? log::Level::kWarn
+  log::Level level = log_level == "debug"   ? log::Level::kDebug
+                     : log_level == "warn"  ? log::Level::kWarn
                      : log_level == "error" ? log::Level::kError
                                             : log::Level::kInfo;
   log::Configure({level, log::Format::kText, 2, false});

@@ -14,7 +14,7 @@
 namespace berth::cli {
 int RunImage(const std::vector<std::string>& args);
 int RunCri(const std::vector<std::string>& args);
-}
+}  // namespace berth::cli
 
 namespace {
 

@@ -23,7 +23,9 @@ Result<std::unique_ptr<CriDaemon>> CriDaemon::Start(CriDaemonOptions options) {
   return d;
 }
 
-CriDaemon::~CriDaemon() { Stop(); }
+CriDaemon::~CriDaemon() {
+  Stop();
+}
 
 Status CriDaemon::Spawn() {
   std::vector<std::string> argv = {
@@ -51,7 +53,8 @@ Status CriDaemon::Spawn() {
       ::dup2(fd, 2);
     }
     std::vector<char*> args;
-    for (std::string& a : argv) args.push_back(a.data());
+    for (std::string& a : argv)
+      args.push_back(a.data());
     args.push_back(nullptr);
     ::execv(args[0], args.data());
     ::_exit(127);
@@ -95,6 +98,8 @@ void CriDaemon::Stop() {
   ::waitpid(pid, nullptr, 0);
 }
 
-std::string CriDaemon::Log() const { return ReadFile(options_.dir + "/cri.log").value_or(""); }
+std::string CriDaemon::Log() const {
+  return ReadFile(options_.dir + "/cri.log").value_or("");
+}
 
 }  // namespace berth::integration

@@ -5,8 +5,8 @@
 // cri_main.cc made for the test.
 
 #include <arpa/inet.h>
-#include <gtest/gtest.h>
 #include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -19,234 +19,20 @@
 #include "common/process.h"
 #include "common/strings.h"
 #include "common/testing/testkit.h"
-#include "integration/cri/cri_daemon.h"
-#include "integration/fixtures/image_layout.h"
-#include "runtime/image/registry/tests/registry_process.h"
+#include "integration/cri/cri_fixture.h"
 
 namespace berth::integration {
 namespace {
-
-namespace v1 = ::runtime::v1;
-using namespace std::chrono_literals;
-using image::registry::testing::PushLayout;
-using image::registry::testing::RegistryProcess;
-
-enum class Cni { kDebianPlugins, kBerthBridge };
-
-std::string CniName(const ::testing::TestParamInfo<Cni>& info) {
-  return info.param == Cni::kDebianPlugins ? "DebianPlugins" : "BerthCniBridge";
-}
-
-// The registry and the image, shared by the whole suite.
-struct SharedImage {
-  testing::TempDir dir{"berth-cri-registry"};
-  std::unique_ptr<RegistryProcess> registry;
-  std::string image;  // 127.0.0.1:<port>/test/busybox:latest
-  std::string error;
-};
-
-SharedImage& Image() {
-  static SharedImage* shared = [] {
-    auto* s = new SharedImage;
-    std::string rootfs = testing::BuiltBinary("integration/fixtures/busybox-rootfs");
-    if (!PathExists(rootfs + "/bin/busybox")) {
-      s->error = "the busybox fixture rootfs";
-      return s;
-    }
-    if (!MkdirAll(s->dir / "registry").ok()) return s;
-    auto registry = RegistryProcess::Start(s->dir / "registry");
-    if (!registry.ok()) {
-      s->error = registry.error().str();
-      return s;
-    }
-    s->registry = std::move(*registry);
-    auto layout = BuildOciLayout(rootfs, s->dir.path(), {"/bin/sh"});
-    if (!layout.ok()) {
-      s->error = layout.error().str();
-      return s;
-    }
-    s->image = s->registry->host() + "/test/busybox:latest";
-    Status pushed = PushLayout(*layout, "latest", s->image);
-    if (!pushed.ok()) s->error = pushed.error().str();
-    return s;
-  }();
-  return *shared;
-}
-
-grpc::ClientContext* Ctx(grpc::ClientContext& ctx, std::chrono::seconds timeout = 60s) {
-  ctx.set_deadline(std::chrono::system_clock::now() + timeout);
-  return &ctx;
-}
-
-class CriPodTest : public ::testing::TestWithParam<Cni> {
- protected:
-  void SetUp() override {
-    BERTH_REQUIRE(testing::IsRoot(), "root");
-    BERTH_REQUIRE(PathExists("/usr/bin/docker-registry") && PathExists("/usr/bin/umoci") &&
-                      PathExists("/usr/bin/skopeo"),
-                  "docker-registry, umoci and skopeo (run .ci/setup)");
-    BERTH_REQUIRE(PathExists("/usr/lib/cni/bridge"), "containernetworking-plugins");
-    ASSERT_TRUE(Image().error.empty()) << Image().error;
-    ASSERT_TRUE(MkdirAll(dir_ / "net.d", 0755).ok());
-    ASSERT_TRUE(WriteFileAtomic(dir_ / "net.d/10-test.conflist", Conflist()).ok());
-    CriDaemonOptions o;
-    o.dir = dir_.path();
-    o.cni_conf_dir = dir_ / "net.d";
-    o.cni_bin_dirs = {testing::BuiltBinary("cni/bridge"), "/usr/lib/cni"};
-    auto cri = CriDaemon::Start(o);
-    ASSERT_TRUE(cri.ok()) << cri.error().str();
-    cri_ = std::move(*cri);
-    grpc::ClientContext ctx;
-    v1::PullImageRequest pull;
-    pull.mutable_image()->set_image(Image().image);
-    v1::PullImageResponse pulled;
-    grpc::Status s = cri_->images().PullImage(Ctx(ctx), pull, &pulled);
-    ASSERT_TRUE(s.ok()) << s.error_message();
-    image_id_ = pulled.image_ref();
-  }
-
-  void TearDown() override {
-    if (!cri_) return;
-    for (const std::string& id : sandboxes_) {
-      grpc::ClientContext ctx;
-      v1::RemovePodSandboxRequest req;
-      req.set_pod_sandbox_id(id);
-      v1::RemovePodSandboxResponse resp;
-      grpc::Status s = cri_->runtime().RemovePodSandbox(Ctx(ctx), req, &resp);
-      EXPECT_TRUE(s.ok()) << "RemovePodSandbox " << id << ": " << s.error_message();
-    }
-    if (HasFailure()) std::fprintf(stderr, "berth cri log:\n%s\n", cri_->Log().c_str());
-    cri_->Stop();
-  }
-
-  std::string Conflist() const {
-    if (GetParam() == Cni::kDebianPlugins) {
-      return R"({"cniVersion":"1.0.0","name":"berth-test","plugins":[
-        {"type":"bridge","bridge":"cni-bt0","isGateway":true,"ipMasq":false,"hairpinMode":true,
-         "ipam":{"type":"host-local","ranges":[[{"subnet":"10.88.7.0/24"}]],
-                 "routes":[{"dst":"0.0.0.0/0"}],"dataDir":")" +
-             dir_ / "ipam" + R"("}},
-        {"type":"portmap","capabilities":{"portMappings":true}},
-        {"type":"loopback"}]})";
-    }
-    return R"({"cniVersion":"1.0.0","name":"berth-test","plugins":[
-      {"type":"berth-cni-bridge","bridge":"berth-bt0","isGateway":true,"isDefaultGateway":true,
-       "hairpinMode":true,"ipam":{"subnet":"10.89.7.0/24","dataDir":")" +
-           dir_ / "ipam" + R"("},"capabilities":{"portMappings":true}}]})";
-  }
-
-  v1::PodSandboxConfig PodConfig(const std::string& name) {
-    v1::PodSandboxConfig c;
-    c.mutable_metadata()->set_name(name);
-    c.mutable_metadata()->set_namespace_("default");
-    c.mutable_metadata()->set_uid("uid-" + name);
-    c.set_hostname(name);
-    c.set_log_directory(dir_ / ("logs/" + name));
-    (*c.mutable_labels())["app"] = name;
-    return c;
-  }
-
-  std::string RunPod(const v1::PodSandboxConfig& config) {
-    grpc::ClientContext ctx;
-    v1::RunPodSandboxRequest req;
-    *req.mutable_config() = config;
-    v1::RunPodSandboxResponse resp;
-    grpc::Status s = cri_->runtime().RunPodSandbox(Ctx(ctx), req, &resp);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    if (s.ok()) sandboxes_.push_back(resp.pod_sandbox_id());
-    return resp.pod_sandbox_id();
-  }
-
-  v1::ContainerConfig ContainerConfig(const std::string& name, std::vector<std::string> args) {
-    v1::ContainerConfig c;
-    c.mutable_metadata()->set_name(name);
-    c.mutable_image()->set_image(Image().image);
-    for (const std::string& a : args) c.add_args(a);
-    c.set_log_path(name + "/0.log");
-    return c;
-  }
-
-  grpc::Status Create(const std::string& pod, const v1::PodSandboxConfig& pod_config,
-                      const v1::ContainerConfig& config, std::string* id) {
-    grpc::ClientContext ctx;
-    v1::CreateContainerRequest req;
-    req.set_pod_sandbox_id(pod);
-    *req.mutable_config() = config;
-    *req.mutable_sandbox_config() = pod_config;
-    v1::CreateContainerResponse resp;
-    grpc::Status s = cri_->runtime().CreateContainer(Ctx(ctx), req, &resp);
-    *id = resp.container_id();
-    return s;
-  }
-
-  std::string StartContainer(const std::string& pod, const v1::PodSandboxConfig& pod_config,
-                             const v1::ContainerConfig& config) {
-    std::string id;
-    grpc::Status s = Create(pod, pod_config, config, &id);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    if (!s.ok()) return "";
-    grpc::ClientContext ctx;
-    v1::StartContainerRequest req;
-    req.set_container_id(id);
-    v1::StartContainerResponse resp;
-    s = cri_->runtime().StartContainer(Ctx(ctx), req, &resp);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    return id;
-  }
-
-  v1::ContainerStatus Status(const std::string& id) {
-    grpc::ClientContext ctx;
-    v1::ContainerStatusRequest req;
-    req.set_container_id(id);
-    v1::ContainerStatusResponse resp;
-    grpc::Status s = cri_->runtime().ContainerStatus(Ctx(ctx), req, &resp);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    return resp.status();
-  }
-
-  // Polls until the container has exited (or 20 s).
-  v1::ContainerStatus WaitExited(const std::string& id) {
-    v1::ContainerStatus st;
-    for (int i = 0; i < 400; ++i) {
-      st = Status(id);
-      if (st.state() == v1::CONTAINER_EXITED) break;
-      std::this_thread::sleep_for(50ms);
-    }
-    return st;
-  }
-
-  v1::PodSandboxStatus PodStatus(const std::string& id) {
-    grpc::ClientContext ctx;
-    v1::PodSandboxStatusRequest req;
-    req.set_pod_sandbox_id(id);
-    v1::PodSandboxStatusResponse resp;
-    grpc::Status s = cri_->runtime().PodSandboxStatus(Ctx(ctx), req, &resp);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    return resp.status();
-  }
-
-  testing::TempDir dir_{"berth-cri-test"};
-  std::unique_ptr<CriDaemon> cri_;
-  std::string image_id_;
-  std::vector<std::string> sandboxes_;
-};
-
-// The lines of a CRI log, as "<stream> <tag> <content>".
-std::vector<std::string> LogLines(const std::string& path) {
-  std::vector<std::string> out;
-  for (const std::string& line : SplitNonEmpty(ReadFile(path).value_or(""), '\n')) {
-    size_t sp = line.find(' ');
-    out.push_back(sp == std::string::npos ? line : line.substr(sp + 1));
-  }
-  return out;
-}
 
 TEST_P(CriPodTest, TwoContainersTalkOverLocalhostAndLogInCriFormat) {
   v1::PodSandboxConfig pod = PodConfig("talk");
   std::string sandbox = RunPod(pod);
   ASSERT_FALSE(sandbox.empty());
-  std::string server = StartContainer(sandbox, pod, ContainerConfig("server", {"sh", "-c", "echo pong | nc -l -p 7777; echo served"}));
-  std::string client = StartContainer(sandbox, pod,
+  std::string server = StartContainer(
+      sandbox, pod,
+      ContainerConfig("server", {"sh", "-c", "echo pong | nc -l -p 7777; echo served"}));
+  std::string client = StartContainer(
+      sandbox, pod,
       ContainerConfig("client", {"sh", "-c",
                                  "for i in 1 2 3 4 5 6 7 8 9 10; do nc 127.0.0.1 7777 && exit 0; "
                                  "sleep 0.3; done; echo no server >&2; exit 1"}));
@@ -275,7 +61,8 @@ TEST_P(CriPodTest, ExecSyncReturnsOutputAndExitCode) {
   grpc::ClientContext ctx;
   v1::ExecSyncRequest req;
   req.set_container_id(c);
-  for (const char* a : {"sh", "-c", "echo out; echo err >&2; hostname; exit 3"}) req.add_cmd(a);
+  for (const char* a : {"sh", "-c", "echo out; echo err >&2; hostname; exit 3"})
+    req.add_cmd(a);
   req.set_timeout(10);
   v1::ExecSyncResponse resp;
   grpc::Status s = cri_->runtime().ExecSync(Ctx(ctx), req, &resp);
@@ -287,7 +74,8 @@ TEST_P(CriPodTest, ExecSyncReturnsOutputAndExitCode) {
   grpc::ClientContext slow_ctx;
   v1::ExecSyncRequest slow;
   slow.set_container_id(c);
-  for (const char* a : {"sleep", "30"}) slow.add_cmd(a);
+  for (const char* a : {"sleep", "30"})
+    slow.add_cmd(a);
   slow.set_timeout(1);
   auto start = std::chrono::steady_clock::now();
   s = cri_->runtime().ExecSync(Ctx(slow_ctx), slow, &resp);
@@ -298,11 +86,14 @@ TEST_P(CriPodTest, ExecSyncReturnsOutputAndExitCode) {
 TEST_P(CriPodTest, StopContainerHonoursTheGracePeriod) {
   v1::PodSandboxConfig pod = PodConfig("stop");
   std::string sandbox = RunPod(pod);
-  std::string polite = StartContainer(sandbox, pod,
-      ContainerConfig("polite", {"sh", "-c",
-                                 "trap 'echo got TERM; exit 0' TERM; echo ready; "
-                                 "while true; do sleep 0.1; done"}));
-  std::string stubborn = StartContainer(sandbox, pod, ContainerConfig("stubborn", {"sh", "-c", "trap '' TERM; echo ready; sleep 1000"}));
+  std::string polite =
+      StartContainer(sandbox, pod,
+                     ContainerConfig("polite", {"sh", "-c",
+                                                "trap 'echo got TERM; exit 0' TERM; echo ready; "
+                                                "while true; do sleep 0.1; done"}));
+  std::string stubborn = StartContainer(
+      sandbox, pod,
+      ContainerConfig("stubborn", {"sh", "-c", "trap '' TERM; echo ready; sleep 1000"}));
   std::this_thread::sleep_for(500ms);  // both have installed their traps
   auto stop = [&](const std::string& id, int64_t timeout) {
     grpc::ClientContext ctx;
@@ -360,8 +151,10 @@ std::string ReadFromPod(const std::string& ip, int port) {
 TEST_P(CriPodTest, PodIpIsReachableFromTheTestNetns) {
   v1::PodSandboxConfig pod = PodConfig("reach");
   std::string sandbox = RunPod(pod);
-  std::string c = StartContainer(sandbox, pod,
-      ContainerConfig("web", {"sh", "-c", "while true; do echo hello-from-pod | nc -l -p 8080; done"}));
+  std::string c = StartContainer(
+      sandbox, pod,
+      ContainerConfig("web",
+                      {"sh", "-c", "while true; do echo hello-from-pod | nc -l -p 8080; done"}));
   ASSERT_FALSE(c.empty());
   v1::PodSandboxStatus st = PodStatus(sandbox);
   EXPECT_EQ(st.state(), v1::SANDBOX_READY);
@@ -454,10 +247,13 @@ TEST_P(CriPodTest, BadInputIsRefusedWithoutPartialState) {
 TEST_P(CriPodTest, RestartKeepsContainersAndReportsMissedExits) {
   v1::PodSandboxConfig pod = PodConfig("restart");
   std::string sandbox = RunPod(pod);
-  std::string ticker = StartContainer(sandbox, pod,
-      ContainerConfig("ticker", {"sh", "-c", "i=0; while true; do echo tick $i; i=$((i+1)); "
-                                             "sleep 0.2; done"}));
-  std::string brief = StartContainer(sandbox, pod, ContainerConfig("brief", {"sh", "-c", "read x < /dev/null; sleep 2; exit 7"}));
+  std::string ticker =
+      StartContainer(sandbox, pod,
+                     ContainerConfig("ticker", {"sh", "-c",
+                                                "i=0; while true; do echo tick $i; i=$((i+1)); "
+                                                "sleep 0.2; done"}));
+  std::string brief = StartContainer(
+      sandbox, pod, ContainerConfig("brief", {"sh", "-c", "read x < /dev/null; sleep 2; exit 7"}));
   ASSERT_FALSE(ticker.empty());
   ASSERT_FALSE(brief.empty());
   auto list = [&] {
@@ -466,17 +262,20 @@ TEST_P(CriPodTest, RestartKeepsContainersAndReportsMissedExits) {
     v1::ListContainersResponse resp;
     EXPECT_TRUE(cri_->runtime().ListContainers(Ctx(ctx), req, &resp).ok());
     std::vector<std::string> ids;
-    for (const auto& c : resp.containers()) ids.push_back(c.id());
+    for (const auto& c : resp.containers())
+      ids.push_back(c.id());
     std::sort(ids.begin(), ids.end());
     grpc::ClientContext pctx;
     v1::ListPodSandboxRequest preq;
     v1::ListPodSandboxResponse presp;
     EXPECT_TRUE(cri_->runtime().ListPodSandbox(Ctx(pctx), preq, &presp).ok());
-    for (const auto& p : presp.items()) ids.push_back("pod:" + p.id());
+    for (const auto& p : presp.items())
+      ids.push_back("pod:" + p.id());
     return ids;
   };
   std::vector<std::string> before = list();
-  std::string pid_before = ReadFile(cri_->run_root() + "/runc/" + ticker + "/state.json").value_or("");
+  std::string pid_before =
+      ReadFile(cri_->run_root() + "/runc/" + ticker + "/state.json").value_or("");
   ASSERT_TRUE(cri_->KillAndRestart().ok());
   std::this_thread::sleep_for(2500ms);  // `brief` exits while... the server is back already;
   EXPECT_EQ(list(), before);
@@ -493,8 +292,40 @@ TEST_P(CriPodTest, RestartKeepsContainersAndReportsMissedExits) {
   EXPECT_GT(LogLines(log).size(), lines);
 }
 
-INSTANTIATE_TEST_SUITE_P(Cni, CriPodTest,
-                         ::testing::Values(Cni::kDebianPlugins, Cni::kBerthBridge), CniName);
+TEST_P(CriPodTest, StatsCountTheContainersUsage) {
+  v1::PodSandboxConfig pod = PodConfig("stats");
+  std::string sandbox = RunPod(pod);
+  std::string c =
+      StartContainer(sandbox, pod,
+                     ContainerConfig("busy", {"sh", "-c",
+                                              "dd if=/dev/zero of=/tmp/f bs=1k count=512; "
+                                              "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; "
+                                              "sleep 1000"}));
+  ASSERT_FALSE(c.empty());
+  std::this_thread::sleep_for(1500ms);
+  grpc::ClientContext ctx;
+  v1::ContainerStatsRequest req;
+  req.set_container_id(c);
+  v1::ContainerStatsResponse resp;
+  grpc::Status s = cri_->runtime().ContainerStats(Ctx(ctx), req, &resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(resp.stats().attributes().id(), c);
+  EXPECT_GT(resp.stats().cpu().usage_core_nano_seconds().value(), 0u);
+  EXPECT_GT(resp.stats().memory().working_set_bytes().value(), 0u);
+  EXPECT_GE(resp.stats().writable_layer().used_bytes().value(), 512u * 1024);
+
+  grpc::ClientContext lctx;
+  v1::ListPodSandboxStatsRequest lreq;
+  v1::ListPodSandboxStatsResponse lresp;
+  ASSERT_TRUE(cri_->runtime().ListPodSandboxStats(Ctx(lctx), lreq, &lresp).ok());
+  ASSERT_EQ(lresp.stats_size(), 1);
+  EXPECT_EQ(lresp.stats(0).attributes().id(), sandbox);
+  EXPECT_EQ(lresp.stats(0).linux().containers_size(), 1);
+  EXPECT_GT(lresp.stats(0).linux().cpu().usage_core_nano_seconds().value(), 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Cni, CriPodTest, ::testing::Values(Cni::kDebianPlugins, Cni::kBerthBridge),
+                         CniName);
 
 }  // namespace
 }  // namespace berth::integration

@@ -10,16 +10,16 @@
 #include <functional>
 
 #include "cgroups/resources.h"
-#include "common/json.h"
 #include "common/file.h"
+#include "common/json.h"
 #include "common/log.h"
+#include "common/signals.h"
 #include "runtime/cri/server/grpc_status.h"
 #include "runtime/cri/server/runtime_service.h"
 #include "runtime/cri/server/sandbox_files.h"
 #include "runtime/cri/spec/container_spec.h"
 #include "runtime/cri/spec/resources.h"
 #include "runtime/image/unpack/overlay.h"
-#include "common/signals.h"
 #include "runtime/shim/client.h"
 
 namespace berth::cri {
@@ -150,9 +150,9 @@ Status RuntimeService::DoStartContainer(const std::string& id_in) {
   std::optional<ContainerRecord> r = store_->Container(id);
   if (!r) return Error(Errc::kNotFound, "container `" + id + "` not found");
   if (r->state() != v1::CONTAINER_CREATED) {
-    return Error(Errc::kFailedPrecondition,
-                 "container `" + id + "` is " + v1::ContainerState_Name(r->state()) +
-                     ", not CONTAINER_CREATED");
+    return Error(Errc::kFailedPrecondition, "container `" + id + "` is " +
+                                                v1::ContainerState_Name(r->state()) +
+                                                ", not CONTAINER_CREATED");
   }
   BERTH_TRY_CTX(oci::StartContainer(OciOptions(), id), "start container `" + id + "`");
   // The exit may already have been applied by the watcher.
@@ -277,7 +277,8 @@ grpc::Status RuntimeService::StartContainer(grpc::ServerContext*,
   return ToGrpc(DoStartContainer(req->container_id()));
 }
 
-grpc::Status RuntimeService::StopContainer(grpc::ServerContext*, const v1::StopContainerRequest* req,
+grpc::Status RuntimeService::StopContainer(grpc::ServerContext*,
+                                           const v1::StopContainerRequest* req,
                                            v1::StopContainerResponse*) {
   return ToGrpc(DoStopContainer(req->container_id(), req->timeout()));
 }
@@ -297,8 +298,8 @@ grpc::Status RuntimeService::ContainerStatus(grpc::ServerContext*,
   if (!r) return ToGrpc(Error(Errc::kNotFound, "container `" + *id + "` not found"));
   *resp->mutable_status() = ContainerStatusOf(*r);
   if (req->verbose()) {
-    (*resp->mutable_info())["info"] = "{\"pid\":" + std::to_string(r->pid()) +
-                                      ",\"sandboxID\":\"" + r->sandbox_id() + "\"}";
+    (*resp->mutable_info())["info"] =
+        "{\"pid\":" + std::to_string(r->pid()) + ",\"sandboxID\":\"" + r->sandbox_id() + "\"}";
   }
   return grpc::Status::OK;
 }
@@ -339,7 +340,8 @@ grpc::Status RuntimeService::UpdateContainerResources(
       cgroups::ParseResources(json::Field(&oci_resources, "linux.resources"));
   if (!resources.ok()) return ToGrpc(resources.error());
   berth::Status updated = oci::UpdateContainer(OciOptions(), *id, *resources);
-  if (!updated.ok()) return ToGrpc(std::move(updated).error().Wrap("update container `" + *id + "`"));
+  if (!updated.ok())
+    return ToGrpc(std::move(updated).error().Wrap("update container `" + *id + "`"));
   std::optional<ContainerRecord> r = store_->Container(*id);
   if (r) {
     *r->mutable_config()->mutable_linux()->mutable_resources() = req->linux();

@@ -15,6 +15,7 @@
 #include "common/json.h"
 #include "runtime/cri/server/grpc_status.h"
 #include "runtime/cri/server/runtime_service.h"
+#include "runtime/cri/server/stream_backend.h"
 #include "runtime/shim/client.h"
 
 namespace berth::cri {
@@ -48,7 +49,8 @@ Result<std::string> WriteExecProcess(const ContainerRecord& r,
   }
   boost::json::object process = spec->at("process").as_object();
   boost::json::array args;
-  for (const std::string& a : cmd) args.emplace_back(a);
+  for (const std::string& a : cmd)
+    args.emplace_back(a);
   process["args"] = std::move(args);
   process["terminal"] = tty;
   std::string path = r.bundle() + "/exec-" + RandomId().substr(0, 16) + ".json";
@@ -74,8 +76,7 @@ Result<v1::ExecSyncResponse> RuntimeService::DoExecSync(const v1::ExecSyncReques
   auto [out_r, out_w] = BERTH_TRY(Pipe());
   auto [err_r, err_w] = BERTH_TRY(Pipe());
   std::array<int, 2> fds = {out_w.get(), err_w.get()};
-  shim::ExecStarted exec =
-      BERTH_TRY(shim::Exec(s->shim_dir(), id, process, false, false, fds));
+  shim::ExecStarted exec = BERTH_TRY(shim::Exec(s->shim_dir(), id, process, false, false, fds));
   out_w.reset();
   err_w.reset();
 
@@ -108,7 +109,8 @@ Result<v1::ExecSyncResponse> RuntimeService::DoExecSync(const v1::ExecSyncReques
         continue;
       }
       if (sinks[i]->size() < kMaxExecOutput) {
-        sinks[i]->append(buf, std::min(static_cast<size_t>(got), kMaxExecOutput - sinks[i]->size()));
+        sinks[i]->append(buf,
+                         std::min(static_cast<size_t>(got), kMaxExecOutput - sinks[i]->size()));
       }
     }
   }
@@ -116,8 +118,8 @@ Result<v1::ExecSyncResponse> RuntimeService::DoExecSync(const v1::ExecSyncReques
                                  : shim::WaitExec(exec.conn.get(), left_ms());
   if (!status.ok()) {
     ::kill(exec.pid, SIGKILL);
-    return Error(Errc::kDeadlineExceeded, "command timed out after " +
-                                              std::to_string(req.timeout()) + " s");
+    return Error(Errc::kDeadlineExceeded,
+                 "command timed out after " + std::to_string(req.timeout()) + " s");
   }
   int ws = *status;
   resp.set_exit_code(WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws));
@@ -127,7 +129,8 @@ Result<v1::ExecSyncResponse> RuntimeService::DoExecSync(const v1::ExecSyncReques
 grpc::Status RuntimeService::ExecSync(grpc::ServerContext*, const v1::ExecSyncRequest* req,
                                       v1::ExecSyncResponse* resp) {
   Result<v1::ExecSyncResponse> done = DoExecSync(*req);
-  if (!done.ok()) return ToGrpc(std::move(done).error().Wrap("exec in container " + req->container_id()));
+  if (!done.ok())
+    return ToGrpc(std::move(done).error().Wrap("exec in container " + req->container_id()));
   *resp = std::move(*done);
   return grpc::Status::OK;
 }

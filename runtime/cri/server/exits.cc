@@ -59,9 +59,11 @@ void RuntimeService::StopWatchers() {
   std::vector<std::string> ids;
   {
     std::lock_guard lock(watchers_mu_);
-    for (auto& [id, t] : watchers_) ids.push_back(id);
+    for (auto& [id, t] : watchers_)
+      ids.push_back(id);
   }
-  for (const std::string& id : ids) StopWatcher(id);
+  for (const std::string& id : ids)
+    StopWatcher(id);
 }
 
 void RuntimeService::ApplyExit(const std::string& id, int wait_status, int64_t finished_ns) {
@@ -78,8 +80,9 @@ void RuntimeService::ApplyExit(const std::string& id, int wait_status, int64_t f
     std::lock_guard lock(exit_mu_);
     r = store_->Container(id);
     if (!r || r->state() == v1::CONTAINER_EXITED) return;
-    int code = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status)
-                                      : 128 + (WIFSIGNALED(wait_status) ? WTERMSIG(wait_status) : 0);
+    int code = WIFEXITED(wait_status)
+                   ? WEXITSTATUS(wait_status)
+                   : 128 + (WIFSIGNALED(wait_status) ? WTERMSIG(wait_status) : 0);
     r->set_state(v1::CONTAINER_EXITED);
     r->set_exit_code(code);
     r->set_finished_at(finished_ns > 0 ? finished_ns : NowNs());

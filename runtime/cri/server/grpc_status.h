@@ -11,6 +11,8 @@ inline grpc::Status ToGrpc(const Error& e) {
   return grpc::Status(static_cast<grpc::StatusCode>(static_cast<int>(e.code())), e.str());
 }
 
-inline grpc::Status ToGrpc(const Status& s) { return s.ok() ? grpc::Status::OK : ToGrpc(s.error()); }
+inline grpc::Status ToGrpc(const Status& s) {
+  return s.ok() ? grpc::Status::OK : ToGrpc(s.error());
+}
 
 }  // namespace berth::cri

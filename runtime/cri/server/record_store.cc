@@ -92,14 +92,16 @@ std::optional<ContainerRecord> RecordStore::Container(const std::string& id) con
 std::vector<SandboxRecord> RecordStore::Sandboxes() const {
   std::lock_guard lock(mu_);
   std::vector<SandboxRecord> out;
-  for (auto& [id, r] : sandboxes_) out.push_back(r);
+  for (auto& [id, r] : sandboxes_)
+    out.push_back(r);
   return out;
 }
 
 std::vector<ContainerRecord> RecordStore::Containers() const {
   std::lock_guard lock(mu_);
   std::vector<ContainerRecord> out;
-  for (auto& [id, r] : containers_) out.push_back(r);
+  for (auto& [id, r] : containers_)
+    out.push_back(r);
   return out;
 }
 

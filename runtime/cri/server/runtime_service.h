@@ -11,8 +11,8 @@
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
-#include <functional>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -27,6 +27,7 @@
 #include "runtime/cri/server/options.h"
 #include "runtime/cri/server/record_store.h"
 #include "runtime/cri/server/sandbox_files.h"
+#include "runtime/cri/streaming/server.h"
 #include "runtime/image/manifest.h"
 #include "runtime/oci/container.h"
 
@@ -58,8 +59,7 @@ class RuntimeService final : public v1::RuntimeService::Service {
 
   grpc::Status Version(grpc::ServerContext*, const v1::VersionRequest*,
                        v1::VersionResponse*) override;
-  grpc::Status Status(grpc::ServerContext*, const v1::StatusRequest*,
-                      v1::StatusResponse*) override;
+  grpc::Status Status(grpc::ServerContext*, const v1::StatusRequest*, v1::StatusResponse*) override;
   grpc::Status RuntimeConfig(grpc::ServerContext*, const v1::RuntimeConfigRequest*,
                              v1::RuntimeConfigResponse*) override;
   grpc::Status UpdateRuntimeConfig(grpc::ServerContext*, const v1::UpdateRuntimeConfigRequest*,
@@ -95,6 +95,18 @@ class RuntimeService final : public v1::RuntimeService::Service {
                                   v1::ReopenContainerLogResponse*) override;
   grpc::Status ExecSync(grpc::ServerContext*, const v1::ExecSyncRequest*,
                         v1::ExecSyncResponse*) override;
+  grpc::Status Exec(grpc::ServerContext*, const v1::ExecRequest*, v1::ExecResponse*) override;
+  grpc::Status Attach(grpc::ServerContext*, const v1::AttachRequest*, v1::AttachResponse*) override;
+  grpc::Status PortForward(grpc::ServerContext*, const v1::PortForwardRequest*,
+                           v1::PortForwardResponse*) override;
+  grpc::Status ContainerStats(grpc::ServerContext*, const v1::ContainerStatsRequest*,
+                              v1::ContainerStatsResponse*) override;
+  grpc::Status ListContainerStats(grpc::ServerContext*, const v1::ListContainerStatsRequest*,
+                                  v1::ListContainerStatsResponse*) override;
+  grpc::Status PodSandboxStats(grpc::ServerContext*, const v1::PodSandboxStatsRequest*,
+                               v1::PodSandboxStatsResponse*) override;
+  grpc::Status ListPodSandboxStats(grpc::ServerContext*, const v1::ListPodSandboxStatsRequest*,
+                                   v1::ListPodSandboxStatsResponse*) override;
   grpc::Status GetContainerEvents(grpc::ServerContext*, const v1::GetEventsRequest*,
                                   grpc::ServerWriter<v1::ContainerEventResponse>*) override;
 
@@ -130,6 +142,8 @@ class RuntimeService final : public v1::RuntimeService::Service {
   v1::PodSandboxStatus SandboxStatusOf(const SandboxRecord& r) const;
   v1::ContainerStatus ContainerStatusOf(const ContainerRecord& r) const;
   void Emit(v1::ContainerEventType type, const ContainerRecord& c);
+  Result<v1::ContainerStats> StatsOf(const ContainerRecord& r) const;
+  Result<v1::PodSandboxStats> PodStatsOf(const SandboxRecord& s) const;
 
   oci::RuntimeOptions OciOptions() const;
   std::string PauseRootfs() const { return options_.root + "/cri/pause-rootfs"; }
@@ -139,6 +153,7 @@ class RuntimeService final : public v1::RuntimeService::Service {
   std::unique_ptr<RecordStore> store_;
   std::unique_ptr<cni::Client> cni_;
   EventHub events_;
+  std::unique_ptr<streaming::Server> streaming_;
 
   std::mutex watchers_mu_;
   std::map<std::string, std::thread> watchers_;  // by sandbox id

@@ -21,13 +21,16 @@ std::string ResolvConf(const v1::DNSConfig& dns) {
   std::string out;
   if (dns.searches_size() > 0) {
     out += "search";
-    for (const auto& s : dns.searches()) out += " " + s;
+    for (const auto& s : dns.searches())
+      out += " " + s;
     out += "\n";
   }
-  for (const auto& s : dns.servers()) out += "nameserver " + s + "\n";
+  for (const auto& s : dns.servers())
+    out += "nameserver " + s + "\n";
   if (dns.options_size() > 0) {
     out += "options";
-    for (const auto& o : dns.options()) out += " " + o;
+    for (const auto& o : dns.options())
+      out += " " + o;
     out += "\n";
   }
   return out;
@@ -45,7 +48,8 @@ bool HostPid(const v1::PodSandboxConfig& c) {
   return Namespaces(c).pid() == v1::NamespaceMode::NODE;
 }
 
-Result<SandboxFiles> PrepareSandboxFiles(const std::string& dir, const v1::PodSandboxConfig& config) {
+Result<SandboxFiles> PrepareSandboxFiles(const std::string& dir,
+                                         const v1::PodSandboxConfig& config) {
   SandboxFiles f;
   BERTH_TRY(MkdirAll(dir, 0755));
   f.hostname = config.hostname();

@@ -24,7 +24,8 @@ namespace {
 class UndoStack {
  public:
   ~UndoStack() {
-    for (auto it = steps_.rbegin(); it != steps_.rend(); ++it) (*it)();
+    for (auto it = steps_.rbegin(); it != steps_.rend(); ++it)
+      (*it)();
   }
   void Push(std::function<void()> step) { steps_.push_back(std::move(step)); }
   void Commit() { steps_.clear(); }
@@ -79,8 +80,7 @@ Result<std::string> RuntimeService::DoRunPodSandbox(const v1::RunPodSandboxReque
   BERTH_TRY(RequireMetadata(config.metadata()));
   std::string key = SandboxKey(config.metadata());
   if (auto taken = store_->SandboxNamed(key)) {
-    return Error(Errc::kAlreadyExists,
-                 "pod sandbox name `" + key + "` is reserved for " + *taken);
+    return Error(Errc::kAlreadyExists, "pod sandbox name `" + key + "` is reserved for " + *taken);
   }
   if (!req.runtime_handler().empty() && req.runtime_handler() != "berth" &&
       req.runtime_handler() != "runc") {
@@ -196,7 +196,8 @@ v1::PodSandboxStatus RuntimeService::SandboxStatusOf(const SandboxRecord& r) con
   return s;
 }
 
-grpc::Status RuntimeService::RunPodSandbox(grpc::ServerContext*, const v1::RunPodSandboxRequest* req,
+grpc::Status RuntimeService::RunPodSandbox(grpc::ServerContext*,
+                                           const v1::RunPodSandboxRequest* req,
                                            v1::RunPodSandboxResponse* resp) {
   Result<std::string> id = DoRunPodSandbox(*req);
   if (!id.ok()) return ToGrpc(std::move(id).error().Wrap("run pod sandbox"));

@@ -29,7 +29,8 @@ oci::RuntimeOptions RuntimeService::OciOptions() const {
 
 std::string CgroupsPathFor(const std::string& parent, const std::string& id) {
   std::string p = parent.empty() ? "/berth-pods" : parent;
-  while (p.size() > 1 && p.back() == '/') p.pop_back();
+  while (p.size() > 1 && p.back() == '/')
+    p.pop_back();
   return p + "/" + id;
 }
 
@@ -68,7 +69,8 @@ Status RuntimeService::SetUpNetwork(SandboxRecord& r) {
     return std::move(added).error().Wrap("set up pod network (CNI ADD)");
   }
   r.clear_pod_ips();
-  for (const std::string& ip : added->PodIps("eth0")) r.add_pod_ips(ip);
+  for (const std::string& ip : added->PodIps("eth0"))
+    r.add_pod_ips(ip);
   return Ok();
 }
 

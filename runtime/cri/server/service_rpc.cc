@@ -8,6 +8,7 @@
 #include "generated/version.h"
 #include "runtime/cri/server/grpc_status.h"
 #include "runtime/cri/server/runtime_service.h"
+#include "runtime/cri/server/stream_backend.h"
 
 namespace berth::cri {
 
@@ -17,7 +18,10 @@ Status PreparePauseRootfs(const std::string& rootfs, const std::string& pause_bi
 RuntimeService::RuntimeService(CriOptions options, ImageResolver images)
     : options_(std::move(options)), images_(std::move(images)) {}
 
-RuntimeService::~RuntimeService() { StopWatchers(); }
+RuntimeService::~RuntimeService() {
+  if (streaming_) streaming_->Stop();
+  StopWatchers();
+}
 
 Result<std::unique_ptr<RuntimeService>> RuntimeService::Create(const CriOptions& options,
                                                                ImageResolver images) {
@@ -29,11 +33,16 @@ Result<std::unique_ptr<RuntimeService>> RuntimeService::Create(const CriOptions&
   cni::ClientOptions cni;
   cni.conf_dir = options.cni_conf_dir;
   cni.plugin_dirs = options.cni_bin_dirs;
-  cni.cache_dir = options.cni_cache_dir.empty() ? options.root + "/cni/results"
-                                                : options.cni_cache_dir;
+  cni.cache_dir =
+      options.cni_cache_dir.empty() ? options.root + "/cni/results" : options.cni_cache_dir;
   s->cni_ = std::make_unique<cni::Client>(cni);
   (void)s->cni_->Reload();  // no config yet is NetworkReady=false, not an error
   BERTH_TRY(s->Readopt());
+  s->streaming_ =
+      std::make_unique<streaming::Server>(std::make_shared<StreamBackend>(s->store_.get()));
+  std::string bound = BERTH_TRY_CTX(s->streaming_->Start(options.stream_address),
+                                    "start the streaming server on " + options.stream_address);
+  BLOG(kInfo) << "streaming server on " << bound;
   return s;
 }
 
@@ -91,6 +100,43 @@ grpc::Status RuntimeService::UpdateRuntimeConfig(grpc::ServerContext*,
   // kubelet sends the node's pod CIDR; CNI plugins read theirs from their
   // configuration, so only a reload is due.
   if (!req->runtime_config().network_config().pod_cidr().empty()) (void)cni_->Reload();
+  return grpc::Status::OK;
+}
+
+// Exec/Attach/PortForward answer with a URL of the streaming server; the
+// container must exist (and run) now, as kubelet expects NotFound early.
+grpc::Status RuntimeService::Exec(grpc::ServerContext*, const v1::ExecRequest* req,
+                                  v1::ExecResponse* resp) {
+  Result<std::string> id = store_->ResolveContainerId(req->container_id());
+  if (!id.ok()) return ToGrpc(id.error());
+  streaming::ExecRequest r{*id,           {req->cmd().begin(), req->cmd().end()},
+                           req->tty(),    req->stdin(),
+                           req->stdout(), req->stderr()};
+  Result<std::string> url = streaming_->GetExec(r);
+  if (!url.ok()) return ToGrpc(url.error());
+  resp->set_url(*url);
+  return grpc::Status::OK;
+}
+
+grpc::Status RuntimeService::Attach(grpc::ServerContext*, const v1::AttachRequest* req,
+                                    v1::AttachResponse* resp) {
+  Result<std::string> id = store_->ResolveContainerId(req->container_id());
+  if (!id.ok()) return ToGrpc(id.error());
+  streaming::AttachRequest r{*id, req->stdin(), req->tty(), req->stdout(), req->stderr()};
+  Result<std::string> url = streaming_->GetAttach(r);
+  if (!url.ok()) return ToGrpc(url.error());
+  resp->set_url(*url);
+  return grpc::Status::OK;
+}
+
+grpc::Status RuntimeService::PortForward(grpc::ServerContext*, const v1::PortForwardRequest* req,
+                                         v1::PortForwardResponse* resp) {
+  Result<std::string> id = store_->ResolveSandboxId(req->pod_sandbox_id());
+  if (!id.ok()) return ToGrpc(id.error());
+  streaming::PortForwardRequest r{*id, {req->port().begin(), req->port().end()}};
+  Result<std::string> url = streaming_->GetPortForward(r);
+  if (!url.ok()) return ToGrpc(url.error());
+  resp->set_url(*url);
   return grpc::Status::OK;
 }
 

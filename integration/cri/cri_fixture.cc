@@ -1,0 +1,57 @@
+#include "integration/cri/cri_fixture.h"
+
+#include "common/strings.h"
+#include "integration/fixtures/image_layout.h"
+
+namespace berth::integration {
+
+using image::registry::testing::PushLayout;
+using image::registry::testing::RegistryProcess;
+
+std::string CniName(const ::testing::TestParamInfo<Cni>& info) {
+  return info.param == Cni::kDebianPlugins ? "DebianPlugins" : "BerthCniBridge";
+}
+
+SharedImage& Image() {
+  static SharedImage* shared = [] {
+    auto* s = new SharedImage;
+    std::string rootfs = testing::BuiltBinary("integration/fixtures/busybox-rootfs");
+    if (!PathExists(rootfs + "/bin/busybox")) {
+      s->error = "the busybox fixture rootfs";
+      return s;
+    }
+    if (!MkdirAll(s->dir / "registry").ok()) return s;
+    auto registry = RegistryProcess::Start(s->dir / "registry");
+    if (!registry.ok()) {
+      s->error = registry.error().str();
+      return s;
+    }
+    s->registry = std::move(*registry);
+    auto layout = BuildOciLayout(rootfs, s->dir.path(), {"/bin/sh"});
+    if (!layout.ok()) {
+      s->error = layout.error().str();
+      return s;
+    }
+    s->image = s->registry->host() + "/test/busybox:latest";
+    Status pushed = PushLayout(*layout, "latest", s->image);
+    if (!pushed.ok()) s->error = pushed.error().str();
+    return s;
+  }();
+  return *shared;
+}
+
+grpc::ClientContext* Ctx(grpc::ClientContext& ctx, std::chrono::seconds timeout) {
+  ctx.set_deadline(std::chrono::system_clock::now() + timeout);
+  return &ctx;
+}
+
+std::vector<std::string> LogLines(const std::string& path) {
+  std::vector<std::string> out;
+  for (const std::string& line : SplitNonEmpty(ReadFile(path).value_or(""), '\n')) {
+    size_t sp = line.find(' ');
+    out.push_back(sp == std::string::npos ? line : line.substr(sp + 1));
+  }
+  return out;
+}
+
+}  // namespace berth::integration

@@ -1,0 +1,198 @@
+#pragma once
+// The fixture of the CRI suite: a `berth cri` per test with the CNI setup
+// under test (Debian's plugins or berth-cni-bridge) and the busybox image
+// pulled from a docker-registry shared by the suite, plus the calls tests
+// make through the gRPC stubs.
+
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/file.h"
+#include "common/testing/testkit.h"
+#include "integration/cri/cri_daemon.h"
+#include "runtime/image/registry/tests/registry_process.h"
+
+namespace berth::integration {
+
+namespace v1 = ::runtime::v1;
+using namespace std::chrono_literals;
+
+enum class Cni { kDebianPlugins, kBerthBridge };
+
+std::string CniName(const ::testing::TestParamInfo<Cni>& info);
+
+// The registry and the image, shared by the whole suite.
+struct SharedImage {
+  testing::TempDir dir{"berth-cri-registry"};
+  std::unique_ptr<image::registry::testing::RegistryProcess> registry;
+  std::string image;  // 127.0.0.1:<port>/test/busybox:latest
+  std::string error;
+};
+SharedImage& Image();
+
+grpc::ClientContext* Ctx(grpc::ClientContext& ctx, std::chrono::seconds timeout = 60s);
+
+// The lines of a CRI log, as "<stream> <tag> <content>".
+std::vector<std::string> LogLines(const std::string& path);
+
+class CriPodTest : public ::testing::TestWithParam<Cni> {
+ protected:
+  void SetUp() override {
+    BERTH_REQUIRE(testing::IsRoot(), "root");
+    BERTH_REQUIRE(PathExists("/usr/bin/docker-registry") && PathExists("/usr/bin/umoci") &&
+                      PathExists("/usr/bin/skopeo"),
+                  "docker-registry, umoci and skopeo (run .ci/setup)");
+    BERTH_REQUIRE(PathExists("/usr/lib/cni/bridge"), "containernetworking-plugins");
+    ASSERT_TRUE(Image().error.empty()) << Image().error;
+    ASSERT_TRUE(MkdirAll(dir_ / "net.d", 0755).ok());
+    ASSERT_TRUE(WriteFileAtomic(dir_ / "net.d/10-test.conflist", Conflist()).ok());
+    CriDaemonOptions o;
+    o.dir = dir_.path();
+    o.cni_conf_dir = dir_ / "net.d";
+    o.cni_bin_dirs = {testing::BuiltBinary("cni/bridge"), "/usr/lib/cni"};
+    auto cri = CriDaemon::Start(o);
+    ASSERT_TRUE(cri.ok()) << cri.error().str();
+    cri_ = std::move(*cri);
+    grpc::ClientContext ctx;
+    v1::PullImageRequest pull;
+    pull.mutable_image()->set_image(Image().image);
+    v1::PullImageResponse pulled;
+    grpc::Status s = cri_->images().PullImage(Ctx(ctx), pull, &pulled);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    image_id_ = pulled.image_ref();
+  }
+
+  void TearDown() override {
+    if (!cri_) return;
+    for (const std::string& id : sandboxes_) {
+      grpc::ClientContext ctx;
+      v1::RemovePodSandboxRequest req;
+      req.set_pod_sandbox_id(id);
+      v1::RemovePodSandboxResponse resp;
+      grpc::Status s = cri_->runtime().RemovePodSandbox(Ctx(ctx), req, &resp);
+      EXPECT_TRUE(s.ok()) << "RemovePodSandbox " << id << ": " << s.error_message();
+    }
+    if (HasFailure()) std::fprintf(stderr, "berth cri log:\n%s\n", cri_->Log().c_str());
+    cri_->Stop();
+  }
+
+  std::string Conflist() const {
+    if (GetParam() == Cni::kDebianPlugins) {
+      return R"({"cniVersion":"1.0.0","name":"berth-test","plugins":[
+        {"type":"bridge","bridge":"cni-bt0","isGateway":true,"ipMasq":false,"hairpinMode":true,
+         "ipam":{"type":"host-local","ranges":[[{"subnet":"10.88.7.0/24"}]],
+                 "routes":[{"dst":"0.0.0.0/0"}],"dataDir":")" +
+             dir_ / "ipam" + R"("}},
+        {"type":"portmap","capabilities":{"portMappings":true}},
+        {"type":"loopback"}]})";
+    }
+    return R"({"cniVersion":"1.0.0","name":"berth-test","plugins":[
+      {"type":"berth-cni-bridge","bridge":"berth-bt0","isGateway":true,"isDefaultGateway":true,
+       "hairpinMode":true,"ipam":{"subnet":"10.89.7.0/24","dataDir":")" +
+           dir_ / "ipam" + R"("},"capabilities":{"portMappings":true}}]})";
+  }
+
+  v1::PodSandboxConfig PodConfig(const std::string& name) {
+    v1::PodSandboxConfig c;
+    c.mutable_metadata()->set_name(name);
+    c.mutable_metadata()->set_namespace_("default");
+    c.mutable_metadata()->set_uid("uid-" + name);
+    c.set_hostname(name);
+    c.set_log_directory(dir_ / ("logs/" + name));
+    (*c.mutable_labels())["app"] = name;
+    return c;
+  }
+
+  std::string RunPod(const v1::PodSandboxConfig& config) {
+    grpc::ClientContext ctx;
+    v1::RunPodSandboxRequest req;
+    *req.mutable_config() = config;
+    v1::RunPodSandboxResponse resp;
+    grpc::Status s = cri_->runtime().RunPodSandbox(Ctx(ctx), req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    if (s.ok()) sandboxes_.push_back(resp.pod_sandbox_id());
+    return resp.pod_sandbox_id();
+  }
+
+  v1::ContainerConfig ContainerConfig(const std::string& name, std::vector<std::string> args) {
+    v1::ContainerConfig c;
+    c.mutable_metadata()->set_name(name);
+    c.mutable_image()->set_image(Image().image);
+    for (const std::string& a : args)
+      c.add_args(a);
+    c.set_log_path(name + "/0.log");
+    return c;
+  }
+
+  grpc::Status Create(const std::string& pod, const v1::PodSandboxConfig& pod_config,
+                      const v1::ContainerConfig& config, std::string* id) {
+    grpc::ClientContext ctx;
+    v1::CreateContainerRequest req;
+    req.set_pod_sandbox_id(pod);
+    *req.mutable_config() = config;
+    *req.mutable_sandbox_config() = pod_config;
+    v1::CreateContainerResponse resp;
+    grpc::Status s = cri_->runtime().CreateContainer(Ctx(ctx), req, &resp);
+    *id = resp.container_id();
+    return s;
+  }
+
+  std::string StartContainer(const std::string& pod, const v1::PodSandboxConfig& pod_config,
+                             const v1::ContainerConfig& config) {
+    std::string id;
+    grpc::Status s = Create(pod, pod_config, config, &id);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    if (!s.ok()) return "";
+    grpc::ClientContext ctx;
+    v1::StartContainerRequest req;
+    req.set_container_id(id);
+    v1::StartContainerResponse resp;
+    s = cri_->runtime().StartContainer(Ctx(ctx), req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return id;
+  }
+
+  v1::ContainerStatus Status(const std::string& id) {
+    grpc::ClientContext ctx;
+    v1::ContainerStatusRequest req;
+    req.set_container_id(id);
+    v1::ContainerStatusResponse resp;
+    grpc::Status s = cri_->runtime().ContainerStatus(Ctx(ctx), req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return resp.status();
+  }
+
+  // Polls until the container has exited (or 20 s).
+  v1::ContainerStatus WaitExited(const std::string& id) {
+    v1::ContainerStatus st;
+    for (int i = 0; i < 400; ++i) {
+      st = Status(id);
+      if (st.state() == v1::CONTAINER_EXITED) break;
+      std::this_thread::sleep_for(50ms);
+    }
+    return st;
+  }
+
+  v1::PodSandboxStatus PodStatus(const std::string& id) {
+    grpc::ClientContext ctx;
+    v1::PodSandboxStatusRequest req;
+    req.set_pod_sandbox_id(id);
+    v1::PodSandboxStatusResponse resp;
+    grpc::Status s = cri_->runtime().PodSandboxStatus(Ctx(ctx), req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return resp.status();
+  }
+
+  testing::TempDir dir_{"berth-cri-test"};
+  std::unique_ptr<CriDaemon> cri_;
+  std::string image_id_;
+  std::vector<std::string> sandboxes_;
+};
+
+}  // namespace berth::integration
