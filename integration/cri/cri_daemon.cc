@@ -12,6 +12,7 @@
 #include "common/file.h"
 #include "common/strings.h"
 #include "common/testing/testkit.h"
+#include "common/unix_socket.h"
 
 namespace berth::integration {
 
@@ -60,6 +61,16 @@ Status CriDaemon::Spawn() {
     ::_exit(127);
   }
   child_ = ChildGuard(pid);
+  // Connectable first: a gRPC channel whose first connect fails backs off
+  // for seconds before it tries again.
+  for (int i = 0; i < 600 && !ConnectUnix(socket(), "berth cri socket").ok(); ++i) {
+    int status;
+    if (::waitpid(pid, &status, WNOHANG) == pid) {
+      child_.release();
+      return Error(Errc::kUnavailable, "berth cri exited at start:\n" + Log());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   auto channel = grpc::CreateChannel("unix://" + socket(), grpc::InsecureChannelCredentials());
   runtime_ = ::runtime::v1::RuntimeService::NewStub(channel);
   images_ = ::runtime::v1::ImageService::NewStub(channel);

@@ -52,6 +52,13 @@ class CriPodTest : public ::testing::TestWithParam<Cni> {
     ASSERT_TRUE(Image().error.empty()) << Image().error;
     ASSERT_TRUE(MkdirAll(dir_ / "net.d", 0755).ok());
     ASSERT_TRUE(WriteFileAtomic(dir_ / "net.d/10-test.conflist", Conflist()).ok());
+    // The registry speaks plain HTTP: say so (containerd's hosts.toml), so
+    // that pulls do not first wait for a TLS handshake to fail.
+    std::string host = Image().registry->host();
+    ASSERT_TRUE(MkdirAll(dir_ / ("certs.d/" + host), 0755).ok());
+    ASSERT_TRUE(WriteFileAtomic(dir_ / ("certs.d/" + host + "/hosts.toml"),
+                                "server = \"http://" + host + "\"\n")
+                    .ok());
     CriDaemonOptions o;
     o.dir = dir_.path();
     o.cni_conf_dir = dir_ / "net.d";

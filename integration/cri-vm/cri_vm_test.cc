@@ -1,0 +1,309 @@
+// `berth cri` in the vm tier's guest (pure cgroup v2), driven over its socket
+// as kubelet drives it: a container over its memory limit is OOM-killed by
+// the kernel and ContainerStatus reports it as kubelet expects (EXITED,
+// reason "OOMKilled", exit code 137); one under the same limit completes.
+//
+// No network: the pod uses the host's network namespace (no CNI; the CNI
+// configuration directory is empty), and the image is built from the busybox
+// fixture rootfs with umoci + skopeo and loaded with `berth image import`
+// into berth cri's image root before the daemon starts. The pod's
+// cgroup_parent is /berth-crivm-<pid> (as kubelet's cgroupfs driver sets
+// /kubepods/...): every cgroup the test makes lives there, and TearDown
+// removes it, also after a failure. Off the guest it skips (fails in CI).
+
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cgroups/cgroupfs.h"
+#include "common/file.h"
+#include "common/process.h"
+#include "common/strings.h"
+#include "common/testing/testkit.h"
+#include "integration/cri/cri_daemon.h"
+#include "integration/fixtures/image_layout.h"
+
+namespace berth::integration {
+namespace {
+
+namespace v1 = ::runtime::v1;
+using namespace std::chrono_literals;
+
+constexpr char kCgroupMount[] = "/sys/fs/cgroup";
+constexpr char kImage[] = "berth.test/busybox:latest";
+constexpr int64_t kLimit = 32 << 20;
+
+grpc::ClientContext* Ctx(grpc::ClientContext& ctx, std::chrono::seconds timeout = 120s) {
+  ctx.set_deadline(std::chrono::system_clock::now() + timeout);
+  return &ctx;
+}
+
+// The lines of a CRI log, as "<stream> <tag> <content>".
+std::vector<std::string> LogLines(const std::string& path) {
+  std::vector<std::string> out;
+  for (const std::string& line : SplitNonEmpty(ReadFile(path).value_or(""), '\n')) {
+    size_t sp = line.find(' ');
+    out.push_back(sp == std::string::npos ? line : line.substr(sp + 1));
+  }
+  return out;
+}
+
+// The pids listed in /proc/self/task/*/children: our children, and with
+// the subreaper bit (cri_vm_main.cc) the shims berth cri detached.
+std::vector<pid_t> Children() {
+  std::vector<pid_t> out;
+  for (const std::string& tid : ListDir("/proc/self/task").value_or({})) {
+    std::string text = ReadFile("/proc/self/task/" + tid + "/children").value_or("");
+    for (const std::string& word : SplitNonEmpty(Trim(text), ' ')) {
+      Result<int> pid = ParseInt<int>(word, "pid");
+      if (pid.ok()) out.push_back(*pid);
+    }
+  }
+  return out;
+}
+
+// Elapsed wall clock per phase on stderr: TCG is slow, and the numbers say
+// where the time goes.
+class Phase {
+ public:
+  explicit Phase(std::string name)
+      : name_(std::move(name)), start_(std::chrono::steady_clock::now()) {}
+  ~Phase() {
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::steady_clock::now() - start_)
+                  .count();
+    std::fprintf(stderr, "cri_vm_test: %s took %lld ms\n", name_.c_str(),
+                 static_cast<long long>(ms));
+  }
+
+ private:
+  std::string name_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+class CriVmTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    BERTH_REQUIRE_VM();
+    BERTH_REQUIRE(PathExists("/usr/bin/umoci") && PathExists("/usr/bin/skopeo"),
+                  "umoci and skopeo (run .ci/setup)");
+    std::string rootfs = testing::BuiltBinary("integration/fixtures/busybox-rootfs");
+    ASSERT_TRUE(PathExists(rootfs + "/bin/berth-probe")) << rootfs << " is not built";
+    cgroup_parent_ = "/berth-crivm-" + std::to_string(::getpid());
+    cgroup_dir_ = std::string(kCgroupMount) + cgroup_parent_;
+    ASSERT_FALSE(PathExists(cgroup_dir_));
+
+    ASSERT_NO_FATAL_FAILURE(ImportImage(rootfs));
+    ASSERT_TRUE(MkdirAll(dir_ / "net.d", 0755).ok());  // empty: host network only
+    Phase phase("starting berth cri");
+    CriDaemonOptions o;
+    o.dir = dir_.path();
+    o.cni_conf_dir = dir_ / "net.d";
+    auto cri = CriDaemon::Start(o);
+    ASSERT_TRUE(cri.ok()) << cri.error().str();
+    cri_ = std::move(*cri);
+  }
+
+  void TearDown() override {
+    if (cri_) {
+      for (const std::string& id : sandboxes_) {
+        grpc::ClientContext ctx;
+        v1::RemovePodSandboxRequest req;
+        req.set_pod_sandbox_id(id);
+        v1::RemovePodSandboxResponse resp;
+        grpc::Status s = cri_->runtime().RemovePodSandbox(Ctx(ctx), req, &resp);
+        EXPECT_TRUE(s.ok()) << "RemovePodSandbox " << id << ": " << s.error_message();
+      }
+      if (HasFailure()) std::fprintf(stderr, "berth cri log:\n%s\n", cri_->Log().c_str());
+      cri_->Stop();
+      cri_.reset();
+    }
+    // Whatever is left: processes in the pod's cgroups, then shims and
+    // anything else we (as subreaper) inherited. All were started by this
+    // test; the guest is ours alone while it runs.
+    if (!cgroup_dir_.empty() && PathExists(cgroup_dir_)) {
+      (void)cgroups::WriteKnob(cgroup_dir_, "cgroup.kill", "1");
+    }
+    for (pid_t pid : Children()) {
+      ADD_FAILURE() << "process " << pid << " left behind; killed";
+      ::kill(pid, SIGKILL);
+    }
+    while (::waitpid(-1, nullptr, 0) > 0) {
+    }
+    if (!cgroup_dir_.empty() && PathExists(cgroup_dir_)) {
+      Status removed = cgroups::RemoveCgroup(cgroup_dir_);
+      EXPECT_TRUE(removed.ok()) << removed.error().str();
+    }
+  }
+
+  // The fixture rootfs as an image named kImage in berth cri's image root
+  // (<root>/images): umoci layout -> docker-archive -> `berth image import`.
+  void ImportImage(const std::string& rootfs) {
+    std::string work = dir_ / "image";
+    ASSERT_TRUE(MkdirAll(work, 0700).ok());
+    {
+      Phase phase("building the image archive (umoci, skopeo)");
+      Result<std::string> layout = BuildOciLayout(rootfs, work, {"/bin/sh"});
+      ASSERT_TRUE(layout.ok()) << layout.error().str();
+      Result<std::string> archive =
+          SkopeoArchive(*layout, "docker-archive", work + "/busybox.tar", kImage);
+      ASSERT_TRUE(archive.ok()) << archive.error().str();
+    }
+    Phase phase("berth image import");
+    Command cmd;
+    cmd.argv = {testing::BuiltBinary("cmd/berth"), "image", "--root", dir_ / "root/images",
+                "import", work + "/busybox.tar"};
+    cmd.timeout = 300s;
+    Result<CommandResult> r = RunCommand(cmd);
+    ASSERT_TRUE(r.ok()) << r.error().str();
+    ASSERT_TRUE(r->success()) << r->Describe() << ": " << r->err;
+    EXPECT_EQ(r->out.rfind(std::string(kImage) + " sha256:", 0), 0u) << r->out;
+  }
+
+  v1::PodSandboxConfig PodConfig(const std::string& name) {
+    v1::PodSandboxConfig c;
+    c.mutable_metadata()->set_name(name);
+    c.mutable_metadata()->set_namespace_("default");
+    c.mutable_metadata()->set_uid("uid-" + name);
+    c.set_log_directory(dir_ / ("logs/" + name));
+    c.mutable_linux()->set_cgroup_parent(cgroup_parent_);
+    c.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_network(
+        v1::NODE);
+    return c;
+  }
+
+  std::string RunPod(const v1::PodSandboxConfig& config) {
+    Phase phase("RunPodSandbox");
+    grpc::ClientContext ctx;
+    v1::RunPodSandboxRequest req;
+    *req.mutable_config() = config;
+    v1::RunPodSandboxResponse resp;
+    grpc::Status s = cri_->runtime().RunPodSandbox(Ctx(ctx), req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    if (!s.ok()) return "";
+    sandboxes_.push_back(resp.pod_sandbox_id());
+    return resp.pod_sandbox_id();
+  }
+
+  // A container running `berth-probe memhog <mib>` under memory.max kLimit.
+  v1::ContainerConfig Memhog(const std::string& name, int mib) {
+    v1::ContainerConfig c;
+    c.mutable_metadata()->set_name(name);
+    c.mutable_image()->set_image(kImage);
+    for (const std::string& a : {std::string("/bin/berth-probe"), std::string("memhog"),
+                                 std::to_string(mib)}) {
+      c.add_args(a);
+    }
+    c.set_log_path(name + "/0.log");
+    c.mutable_linux()->mutable_resources()->set_memory_limit_in_bytes(kLimit);
+    return c;
+  }
+
+  std::string CreateAndStart(const std::string& pod, const v1::PodSandboxConfig& pod_config,
+                             const v1::ContainerConfig& config) {
+    Phase phase("CreateContainer + StartContainer " + config.metadata().name());
+    grpc::ClientContext ctx;
+    v1::CreateContainerRequest req;
+    req.set_pod_sandbox_id(pod);
+    *req.mutable_config() = config;
+    *req.mutable_sandbox_config() = pod_config;
+    v1::CreateContainerResponse resp;
+    grpc::Status s = cri_->runtime().CreateContainer(Ctx(ctx), req, &resp);
+    EXPECT_TRUE(s.ok()) << "CreateContainer " << config.metadata().name() << ": "
+                        << s.error_message();
+    if (!s.ok()) return "";
+    grpc::ClientContext start_ctx;
+    v1::StartContainerRequest start;
+    start.set_container_id(resp.container_id());
+    v1::StartContainerResponse started;
+    s = cri_->runtime().StartContainer(Ctx(start_ctx), start, &started);
+    EXPECT_TRUE(s.ok()) << "StartContainer " << config.metadata().name() << ": "
+                        << s.error_message();
+    return resp.container_id();
+  }
+
+  v1::ContainerStatus Status(const std::string& id) {
+    grpc::ClientContext ctx;
+    v1::ContainerStatusRequest req;
+    req.set_container_id(id);
+    v1::ContainerStatusResponse resp;
+    grpc::Status s = cri_->runtime().ContainerStatus(Ctx(ctx), req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return resp.status();
+  }
+
+  // Polls until the container has exited (TCG: allow minutes).
+  v1::ContainerStatus WaitExited(const std::string& id) {
+    Phase phase("waiting for " + id.substr(0, 12) + " to exit");
+    auto deadline = std::chrono::steady_clock::now() + 180s;
+    v1::ContainerStatus st;
+    do {
+      st = Status(id);
+      if (st.state() == v1::CONTAINER_EXITED) break;
+      std::this_thread::sleep_for(200ms);
+    } while (std::chrono::steady_clock::now() < deadline);
+    return st;
+  }
+
+  // A flat-keyed knob of the container's cgroup (it stays until the
+  // container is removed), -1 when unreadable.
+  int64_t CgroupValue(const std::string& id, const std::string& file, const std::string& key) {
+    std::string text = ReadFile(cgroup_dir_ + "/" + id + "/" + file).value_or("");
+    for (const std::string& line : SplitNonEmpty(text, '\n')) {
+      std::vector<std::string> f = SplitNonEmpty(line, ' ');
+      if (key.empty() && f.size() == 1) return ParseInt<int64_t>(f[0], file).value_or(-1);
+      if (f.size() == 2 && f[0] == key) return ParseInt<int64_t>(f[1], key).value_or(-1);
+    }
+    return -1;
+  }
+
+  testing::TempDir dir_{"berth-crivm"};
+  std::string cgroup_parent_, cgroup_dir_;
+  std::unique_ptr<CriDaemon> cri_;
+  std::vector<std::string> sandboxes_;
+};
+
+TEST_F(CriVmTest, ContainerOverItsMemoryLimitIsReportedOomKilled) {
+  v1::PodSandboxConfig pod = PodConfig("oom");
+  std::string sandbox = RunPod(pod);
+  ASSERT_FALSE(sandbox.empty());
+  std::string hog = CreateAndStart(sandbox, pod, Memhog("hog", 128));
+  std::string modest = CreateAndStart(sandbox, pod, Memhog("modest", 8));
+  ASSERT_FALSE(hog.empty());
+  ASSERT_FALSE(modest.empty());
+
+  v1::ContainerStatus h = WaitExited(hog);
+  ASSERT_EQ(h.state(), v1::CONTAINER_EXITED) << "the hog did not exit";
+  EXPECT_EQ(h.reason(), "OOMKilled");
+  EXPECT_EQ(h.exit_code(), 137);
+  EXPECT_GT(h.finished_at(), 0);
+  // What the kernel did, to tell a berth bug from a missing limit.
+  EXPECT_EQ(CgroupValue(hog, "memory.max", ""), kLimit);
+  EXPECT_GE(CgroupValue(hog, "memory.events", "oom_kill"), 1);
+  std::vector<std::string> hog_log = LogLines(h.log_path());
+  EXPECT_EQ(std::find(hog_log.begin(), hog_log.end(), "stdout F memhog: allocated 128 MiB"),
+            hog_log.end());
+
+  v1::ContainerStatus m = WaitExited(modest);
+  ASSERT_EQ(m.state(), v1::CONTAINER_EXITED) << "the modest one did not exit";
+  EXPECT_EQ(m.reason(), "Completed");
+  EXPECT_EQ(m.exit_code(), 0);
+  EXPECT_EQ(CgroupValue(modest, "memory.max", ""), kLimit);
+  EXPECT_EQ(CgroupValue(modest, "memory.events", "oom_kill"), 0);
+  std::vector<std::string> modest_log = LogLines(m.log_path());
+  ASSERT_FALSE(modest_log.empty()) << m.log_path();
+  EXPECT_EQ(modest_log.back(), "stdout F memhog: allocated 8 MiB");
+}
+
+}  // namespace
+}  // namespace berth::integration
