@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/file.h"
+#include "common/process.h"
 #include "common/testing/testkit.h"
 #include "integration/cri/cri_daemon.h"
 #include "runtime/image/registry/tests/registry_process.h"
@@ -59,6 +60,8 @@ class CriPodTest : public ::testing::TestWithParam<Cni> {
     ASSERT_TRUE(WriteFileAtomic(dir_ / ("certs.d/" + host + "/hosts.toml"),
                                 "server = \"http://" + host + "\"\n")
                     .ok());
+    auto links = RunCommand({{"ip", "-o", "link", "show", "type", "veth"}});
+    veths_before_ = links.ok() ? links->out : std::string("ip link failed");
     CriDaemonOptions o;
     o.dir = dir_.path();
     o.cni_conf_dir = dir_ / "net.d";
@@ -200,6 +203,7 @@ class CriPodTest : public ::testing::TestWithParam<Cni> {
   std::unique_ptr<CriDaemon> cri_;
   std::string image_id_;
   std::vector<std::string> sandboxes_;
+  std::string veths_before_;  // `ip -o link show type veth` before the test
 };
 
 }  // namespace berth::integration

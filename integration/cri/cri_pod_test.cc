@@ -30,12 +30,13 @@ TEST_P(CriPodTest, TwoContainersTalkOverLocalhostAndLogInCriFormat) {
   ASSERT_FALSE(sandbox.empty());
   std::string server = StartContainer(
       sandbox, pod,
-      ContainerConfig("server", {"sh", "-c", "echo pong | nc -l -p 7777; echo served"}));
+      ContainerConfig("server", {"sh", "-c", "echo pong | nc -w 1 -l -p 7777; echo served"}));
   std::string client = StartContainer(
       sandbox, pod,
-      ContainerConfig("client", {"sh", "-c",
-                                 "for i in 1 2 3 4 5 6 7 8 9 10; do nc 127.0.0.1 7777 && exit 0; "
-                                 "sleep 0.3; done; echo no server >&2; exit 1"}));
+      ContainerConfig("client",
+                      {"sh", "-c",
+                       "for i in 1 2 3 4 5 6 7 8 9 10; do nc -w 1 127.0.0.1 7777 && exit 0; "
+                       "sleep 0.3; done; echo no server >&2; exit 1"}));
   ASSERT_FALSE(server.empty());
   ASSERT_FALSE(client.empty());
   v1::ContainerStatus cs = WaitExited(client);
@@ -167,6 +168,12 @@ TEST_P(CriPodTest, RemovePodSandboxLeavesNothing) {
   std::string sandbox = RunPod(pod);
   std::string c = StartContainer(sandbox, pod, ContainerConfig("sleeper", {"sleep", "1000"}));
   ASSERT_FALSE(c.empty());
+  // This suite's tests share the test's netns: compare with what was there.
+  auto veths = [] {
+    auto links = RunCommand({{"ip", "-o", "link", "show", "type", "veth"}});
+    return links.ok() ? links->out : std::string("ip link failed");
+  };
+  std::string veths_before_pod = veths_before_;
   std::string netns = cri_->run_root() + "/netns";
   std::string shims = cri_->run_root() + "/s";
   ASSERT_FALSE(ListDir(netns).value_or({}).empty());
@@ -187,9 +194,7 @@ TEST_P(CriPodTest, RemovePodSandboxLeavesNothing) {
   EXPECT_TRUE(ListDir(cri_->root() + "/cri/containers").value_or({}).empty());
   EXPECT_TRUE(ListDir(cri_->run_root() + "/runc").value_or({}).empty()) << "runtime state left";
   // No veth left on the host side, no address reserved.
-  auto links = RunCommand({{"ip", "-o", "link", "show", "type", "veth"}});
-  ASSERT_TRUE(links.ok());
-  EXPECT_EQ(links->out, "");
+  EXPECT_EQ(veths(), veths_before_pod);
   std::vector<std::string> reserved;
   for (const std::string& net : ListDir(dir_ / "ipam").value_or({})) {
     for (const std::string& f : ListDir(dir_ / ("ipam/" + net)).value_or({})) {

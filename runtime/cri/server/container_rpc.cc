@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/signals.h"
 #include "runtime/cri/server/grpc_status.h"
+#include "runtime/cri/server/helpers.h"
 #include "runtime/cri/server/runtime_service.h"
 #include "runtime/cri/server/sandbox_files.h"
 #include "runtime/cri/spec/container_spec.h"
@@ -24,20 +25,7 @@
 
 namespace berth::cri {
 
-std::string RandomId();
-int64_t NowNs();
-std::string CgroupsPathFor(const std::string& parent, const std::string& id);
-
 namespace {
-
-bool LabelsMatch(const google::protobuf::Map<std::string, std::string>& have,
-                 const google::protobuf::Map<std::string, std::string>& want) {
-  for (const auto& [k, v] : want) {
-    auto it = have.find(k);
-    if (it == have.end() || it->second != v) return false;
-  }
-  return true;
-}
 
 Status UnmountRootfs(const std::string& rootfs) {
   if (rootfs.empty()) return Ok();
@@ -154,15 +142,20 @@ Status RuntimeService::DoStartContainer(const std::string& id_in) {
                                                 v1::ContainerState_Name(r->state()) +
                                                 ", not CONTAINER_CREATED");
   }
+  int64_t started_at = NowNs();
   BERTH_TRY_CTX(oci::StartContainer(OciOptions(), id), "start container `" + id + "`");
-  // The exit may already have been applied by the watcher.
-  std::optional<ContainerRecord> now = store_->Container(id);
-  if (now && now->state() == v1::CONTAINER_CREATED) {
-    now->set_state(v1::CONTAINER_RUNNING);
-    now->set_started_at(NowNs());
+  // A quick process may have exited already and the watcher applied it:
+  // under exit_mu_ the two updates cannot overwrite each other.
+  std::optional<ContainerRecord> now;
+  {
+    std::lock_guard exits(exit_mu_);
+    now = store_->Container(id);
+    if (!now) return Ok();
+    now->set_started_at(started_at);
+    if (now->state() == v1::CONTAINER_CREATED) now->set_state(v1::CONTAINER_RUNNING);
     BERTH_TRY(store_->Put(*now));
-    Emit(v1::CONTAINER_STARTED_EVENT, *now);
   }
+  Emit(v1::CONTAINER_STARTED_EVENT, *now);
   return Ok();
 }
 
@@ -171,6 +164,15 @@ Status RuntimeService::KillAndWait(const ContainerRecord& c, int signal, int64_t
   if (!killed.ok() && killed.error().code() != Errc::kFailedPrecondition &&
       killed.error().code() != Errc::kNotFound) {
     return std::move(killed).error();
+  }
+  if (!killed.ok()) {
+    // Already stopped: make sure its exit is applied (it may have happened
+    // while no watcher listened).
+    std::optional<SandboxRecord> s = store_->Sandbox(c.sandbox_id());
+    if (s) {
+      auto exit = shim::ReadExitRecord(s->shim_dir(), c.id());
+      if (exit.ok() && exit->has_value()) ApplyExit(c.id(), (*exit)->status, (*exit)->finished_ns);
+    }
   }
   std::unique_lock lock(exit_mu_);
   auto exited = [&] {

@@ -14,13 +14,12 @@
 #include "common/file.h"
 #include "common/json.h"
 #include "runtime/cri/server/grpc_status.h"
+#include "runtime/cri/server/helpers.h"
 #include "runtime/cri/server/runtime_service.h"
 #include "runtime/cri/server/stream_backend.h"
 #include "runtime/shim/client.h"
 
 namespace berth::cri {
-
-std::string RandomId();
 
 namespace {
 

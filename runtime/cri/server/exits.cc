@@ -8,13 +8,12 @@
 #include <cstdlib>
 
 #include "common/log.h"
+#include "runtime/cri/server/helpers.h"
 #include "runtime/cri/server/runtime_service.h"
 #include "runtime/shim/client.h"
 #include "runtime/shim/protocol.h"
 
 namespace berth::cri {
-
-int64_t NowNs();
 
 void RuntimeService::WatchShim(const std::string& sandbox_id, const std::string& shim_dir) {
   Result<UniqueFd> conn = shim::Subscribe(shim_dir);

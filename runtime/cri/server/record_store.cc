@@ -58,6 +58,15 @@ Result<std::string> Resolve(const Map& map, const std::string& id, const char* k
 
 }  // namespace
 
+bool LabelsMatch(const google::protobuf::Map<std::string, std::string>& have,
+                 const google::protobuf::Map<std::string, std::string>& want) {
+  for (const auto& [k, v] : want) {
+    auto it = have.find(k);
+    if (it == have.end() || it->second != v) return false;
+  }
+  return true;
+}
+
 std::string SandboxKey(const ::runtime::v1::PodSandboxMetadata& m) {
   return m.name() + "_" + m.namespace_() + "_" + m.uid() + "_" + std::to_string(m.attempt());
 }

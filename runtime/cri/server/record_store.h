@@ -57,6 +57,10 @@ class RecordStore {
   std::map<std::string, std::shared_ptr<std::mutex>> locks_;
 };
 
+// Every label of `want` is in `have` with the same value (CRI list filters).
+bool LabelsMatch(const google::protobuf::Map<std::string, std::string>& have,
+                 const google::protobuf::Map<std::string, std::string>& want);
+
 // "<name>_<namespace>_<uid>_<attempt>" as kubelet's names are unique.
 std::string SandboxKey(const ::runtime::v1::PodSandboxMetadata& m);
 std::string ContainerKey(const std::string& sandbox_id, const ::runtime::v1::ContainerMetadata& m);

@@ -13,6 +13,7 @@
 #include "common/time.h"
 #include "namespaces/pinned_netns.h"
 #include "runtime/cri/server/grpc_status.h"
+#include "runtime/cri/server/helpers.h"
 #include "runtime/cri/server/runtime_service.h"
 #include "runtime/cri/server/sandbox_files.h"
 #include "runtime/shim/client.h"
@@ -41,15 +42,6 @@ Status RequireMetadata(const v1::PodSandboxMetadata& m) {
   }
   if (m.uid().empty()) return Error(Errc::kInvalidArgument, "config.metadata.uid: required");
   return Ok();
-}
-
-bool LabelsMatch(const google::protobuf::Map<std::string, std::string>& have,
-                 const google::protobuf::Map<std::string, std::string>& want) {
-  for (const auto& [k, v] : want) {
-    auto it = have.find(k);
-    if (it == have.end() || it->second != v) return false;
-  }
-  return true;
 }
 
 }  // namespace

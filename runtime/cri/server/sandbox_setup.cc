@@ -11,14 +11,13 @@
 #include "common/file.h"
 #include "common/json_pretty.h"
 #include "common/log.h"
+#include "runtime/cri/server/helpers.h"
 #include "runtime/cri/server/runtime_service.h"
 #include "runtime/cri/server/sandbox_files.h"
 #include "runtime/cri/spec/sandbox_spec.h"
 #include "runtime/shim/client.h"
 
 namespace berth::cri {
-
-int64_t NowNs();
 
 oci::RuntimeOptions RuntimeService::OciOptions() const {
   oci::RuntimeOptions rt;

@@ -7,13 +7,11 @@
 #include "common/log.h"
 #include "generated/version.h"
 #include "runtime/cri/server/grpc_status.h"
+#include "runtime/cri/server/helpers.h"
 #include "runtime/cri/server/runtime_service.h"
 #include "runtime/cri/server/stream_backend.h"
 
 namespace berth::cri {
-
-int64_t NowNs();
-Status PreparePauseRootfs(const std::string& rootfs, const std::string& pause_binary);
 
 RuntimeService::RuntimeService(CriOptions options, ImageResolver images)
     : options_(std::move(options)), images_(std::move(images)) {}

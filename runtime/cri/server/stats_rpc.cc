@@ -8,11 +8,10 @@
 
 #include "common/file.h"
 #include "runtime/cri/server/grpc_status.h"
+#include "runtime/cri/server/helpers.h"
 #include "runtime/cri/server/runtime_service.h"
 
 namespace berth::cri {
-
-int64_t NowNs();
 
 namespace {
 
@@ -103,12 +102,7 @@ grpc::Status RuntimeService::ListContainerStats(grpc::ServerContext*,
   for (const ContainerRecord& r : store_->Containers()) {
     if (!f.id().empty() && !r.id().starts_with(f.id())) continue;
     if (!f.pod_sandbox_id().empty() && !r.sandbox_id().starts_with(f.pod_sandbox_id())) continue;
-    bool match = true;
-    for (const auto& [k, v] : f.label_selector()) {
-      auto it = r.config().labels().find(k);
-      match = match && it != r.config().labels().end() && it->second == v;
-    }
-    if (!match) continue;
+    if (!LabelsMatch(r.config().labels(), f.label_selector())) continue;
     Result<v1::ContainerStats> stats = StatsOf(r);
     if (stats.ok()) *resp->add_stats() = std::move(*stats);
   }
@@ -168,12 +162,7 @@ grpc::Status RuntimeService::ListPodSandboxStats(grpc::ServerContext*,
   const v1::PodSandboxStatsFilter& f = req->filter();
   for (const SandboxRecord& s : store_->Sandboxes()) {
     if (!f.id().empty() && !s.id().starts_with(f.id())) continue;
-    bool match = true;
-    for (const auto& [k, v] : f.label_selector()) {
-      auto it = s.config().labels().find(k);
-      match = match && it != s.config().labels().end() && it->second == v;
-    }
-    if (!match) continue;
+    if (!LabelsMatch(s.config().labels(), f.label_selector())) continue;
     Result<v1::PodSandboxStats> stats = PodStatsOf(s);
     if (stats.ok()) *resp->add_stats() = std::move(*stats);
   }
