@@ -62,10 +62,11 @@ Result<pid_t> LaunchShim(const LaunchOptions& o) {
   std::vector<std::string> args = {o.binary,         "--id",         o.id,         "--dir", o.dir,
                                    "--runtime-root", o.runtime_root, "--ready-fd", "3"};
   if (!o.cgroup_root.empty()) {
-    args.push_back("--cgroup-root");
+    args.emplace_back("--cgroup-root");
     args.push_back(o.cgroup_root);
   }
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (std::string& a : args)
     argv.push_back(a.data());
   argv.push_back(nullptr);

@@ -23,7 +23,7 @@ namespace berth::cri {
 
 namespace {
 
-constexpr size_t kMaxExecOutput = 16 * 1024 * 1024;
+constexpr size_t kMaxExecOutput = size_t{16} * 1024 * 1024;
 
 Result<std::pair<UniqueFd, UniqueFd>> Pipe() {
   int fds[2];

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <functional>
+#include <ranges>
 #include <thread>
 
 #include "common/file.h"
@@ -25,8 +26,8 @@ namespace {
 class UndoStack {
  public:
   ~UndoStack() {
-    for (auto it = steps_.rbegin(); it != steps_.rend(); ++it)
-      (*it)();
+    for (auto& step : std::ranges::reverse_view(steps_))
+      step();
   }
   void Push(std::function<void()> step) { steps_.push_back(std::move(step)); }
   void Commit() { steps_.clear(); }
