@@ -91,8 +91,11 @@ Status CriDaemon::Spawn() {
   return Error(Errc::kDeadlineExceeded, "berth cri did not answer Version:\n" + Log());
 }
 
-Status CriDaemon::KillAndRestart() {
+void CriDaemon::Kill() {
   child_.KillAndReap();
+}
+
+Status CriDaemon::Restart() {
   return Spawn();
 }
 

@@ -28,8 +28,10 @@ class CriDaemon {
   static Result<std::unique_ptr<CriDaemon>> Start(CriDaemonOptions options);
   ~CriDaemon();
 
-  // SIGKILL (nothing is cleaned up), then a new `berth cri` on the same dirs.
-  Status KillAndRestart();
+  // SIGKILL: nothing is cleaned up, shims and containers stay.
+  void Kill();
+  // A new `berth cri` on the same dirs.
+  Status Restart();
   // SIGTERM and reap.
   void Stop();
 

@@ -121,6 +121,34 @@ TEST_P(CriPodTest, AttachOverWebSocketEchoesStdin) {
   EXPECT_EQ(LogLines(Status(c).log_path()), std::vector<std::string>{"stdout F hello attach"});
 }
 
+TEST_P(CriPodTest, AttachOverSpdyEchoesStdin) {
+  v1::PodSandboxConfig pod = PodConfig("spdyattach");
+  std::string sandbox = RunPod(pod);
+  v1::ContainerConfig cat = ContainerConfig("cat", {"cat"});
+  cat.set_stdin(true);
+  std::string c = StartContainer(sandbox, pod, cat);
+  ASSERT_FALSE(c.empty());
+  grpc::ClientContext ctx;
+  v1::AttachRequest req;
+  req.set_container_id(c);
+  req.set_stdin(true);
+  req.set_stdout(true);
+  req.set_stderr(true);
+  v1::AttachResponse resp;
+  grpc::Status s = cri_->runtime().Attach(Ctx(ctx), req, &resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  auto client = SpdyClient::Connect(resp.url(), {"v4.channel.k8s.io"});
+  ASSERT_TRUE(client.ok() && *client);
+  SpdyClient& spdy = **client;
+  spdy.OpenStream({{"streamType", "error"}});
+  uint32_t in = spdy.OpenStream({{"streamType", "stdin"}});
+  uint32_t out = spdy.OpenStream({{"streamType", "stdout"}});
+  spdy.OpenStream({{"streamType", "stderr"}});
+  ASSERT_TRUE(spdy.WaitReply(out));
+  spdy.Send(in, "hello spdy\n");
+  EXPECT_TRUE(spdy.WaitContains(out, "hello spdy\n")) << spdy.Stream(out).data;
+}
+
 TEST_P(CriPodTest, PortForwardOverSpdyReachesThePod) {
   v1::PodSandboxConfig pod = PodConfig("forward");
   std::string sandbox = RunPod(pod);

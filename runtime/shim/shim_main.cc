@@ -4,7 +4,8 @@
 //              [--cgroup-root <path>] [--ready-fd <fd>]
 //
 // Binds <dir>/shim.sock, forks into the background (new session, child
-// subreaper), reports `ok <pid>` on --ready-fd and serves until `shutdown`.
+// subreaper), writes <dir>/shim.pid, reports `ok <pid>` on --ready-fd and
+// serves until `shutdown`.
 
 #include <fcntl.h>
 #include <signal.h>
@@ -18,6 +19,7 @@
 #include <cstring>
 #include <string>
 
+#include "common/file.h"
 #include "common/log.h"
 #include "common/unix_socket.h"
 #include "runtime/shim/supervisor.h"
@@ -119,6 +121,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   ::signal(SIGPIPE, SIG_IGN);
+  berth::Status pid_written = berth::WriteFileAtomic(
+      args.dir + "/shim.pid", std::to_string(::getpid()), 0600, berth::Durability::kProcessCrash);
+  if (!pid_written.ok()) BLOG(kWarn) << pid_written.error().str();
 
   berth::shim::SupervisorOptions options;
   options.dir = args.dir;
