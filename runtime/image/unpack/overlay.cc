@@ -124,7 +124,17 @@ Result<bool> MountNew(const std::vector<std::string>& lowers, const std::string&
     BERTH_TRY(SetString(fs.get(), "index", "off"));
   }
   if (::fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) {
-    return FsError("fsconfig create", "overlay at " + target, fs.get());
+    int err = errno;
+    std::string log = KernelLog(fs.get());
+    // Before Linux 6.5 overlayfs has no fs_context of its own: the VFS's
+    // legacy context accepts every key (so "lowerdir+" passed above) and the
+    // options are parsed only here, failing with EINVAL and nothing in the
+    // context's log (dmesg: unrecognized mount option "lowerdir+=..."). Mount
+    // with mount(2) instead, which reports its own error if it fails too.
+    if (err == EINVAL && log.empty()) return false;
+    Error e = Error::Sys("fsconfig create", "overlay at " + target, err);
+    if (!log.empty()) e.Wrap("kernel: " + log);
+    return e;
   }
   UniqueFd mnt(::fsmount(fs.get(), FSMOUNT_CLOEXEC, readonly ? MOUNT_ATTR_RDONLY : 0));
   if (!mnt) return FsError("fsmount", "overlay at " + target, fs.get());
