@@ -1,5 +1,7 @@
 #include "integration/cri/cri_fixture.h"
 
+#include <cstdlib>
+
 #include "common/strings.h"
 #include "integration/fixtures/image_layout.h"
 
@@ -15,6 +17,8 @@ std::string CniName(const ::testing::TestParamInfo<Cni>& info) {
 SharedImage& Image() {
   static SharedImage* shared = [] {
     auto* s = new SharedImage;
+    // At exit: the registry is killed by pid and its directory removed.
+    std::atexit([] { delete shared; });
     std::string rootfs = testing::BuiltBinary("integration/fixtures/busybox-rootfs");
     if (!PathExists(rootfs + "/bin/busybox")) {
       s->error = "the busybox fixture rootfs";
