@@ -17,6 +17,7 @@
 #include "common/process.h"
 #include "common/testing/testkit.h"
 #include "integration/cri/cri_daemon.h"
+#include "integration/priv/harness/host.h"
 #include "runtime/image/registry/tests/registry_process.h"
 
 namespace berth::integration {
@@ -116,6 +117,9 @@ class CriPodTest : public ::testing::TestWithParam<Cni> {
     c.set_hostname(name);
     c.set_log_directory(dir_ / ("logs/" + name));
     (*c.mutable_labels())["app"] = name;
+    // Below the test's own cgroup (berth cri's cgroup root), in a tree the
+    // test removes: never at a hierarchy's root.
+    c.mutable_linux()->set_cgroup_parent("/" + cgroups_.name());
     return c;
   }
 
@@ -200,6 +204,7 @@ class CriPodTest : public ::testing::TestWithParam<Cni> {
   }
 
   testing::TempDir dir_{"berth-cri-test"};
+  priv::CgroupTree cgroups_;  // pods' cgroup parent; removed on destruction
   std::unique_ptr<CriDaemon> cri_;
   std::string image_id_;
   std::vector<std::string> sandboxes_;

@@ -219,6 +219,7 @@ TEST_P(CriPodTest, RemovePodSandboxLeavesNothing) {
     ASSERT_TRUE(found.ok());
     EXPECT_EQ(found->out, "") << "cgroup left for " << id;
   }
+  EXPECT_TRUE(cgroups_.Contents().empty()) << "cgroups left below the pods' parent";
   // The removal is idempotent.
   grpc::ClientContext again;
   EXPECT_TRUE(cri_->runtime().RemovePodSandbox(Ctx(again), req, &resp).ok());
