@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "common/fd.h"
+#include "common/pipe.h"
 #include "common/time.h"
 
 namespace berth {
@@ -51,16 +52,6 @@ void ChildGuard::KillAndReap() {
 
 namespace {
 
-struct Pipe {
-  UniqueFd read, write;
-};
-
-Result<Pipe> MakePipe() {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return Error::Sys("pipe2");
-  return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
-}
-
 [[noreturn]] void ExecChild(const Command& cmd, int in, int out, int err) {
   if (::dup2(in, 0) < 0) _exit(127);
   if (out >= 0 && ::dup2(out, 1) < 0) _exit(127);
@@ -90,11 +81,11 @@ Result<Pipe> MakePipe() {
 
 Result<CommandResult> RunCommand(const Command& cmd) {
   if (cmd.argv.empty()) return Error(Errc::kInvalidArgument, "run command: empty argv");
-  Pipe in = BERTH_TRY(MakePipe());
+  Pipe in = BERTH_TRY(MakePipe("command stdio"));
   Pipe out, err;
   if (cmd.capture_output) {
-    out = BERTH_TRY(MakePipe());
-    err = BERTH_TRY(MakePipe());
+    out = BERTH_TRY(MakePipe("command stdio"));
+    err = BERTH_TRY(MakePipe("command stdio"));
   }
   pid_t pid = ::fork();
   if (pid < 0) return Error::Sys("fork", cmd.argv[0]);

@@ -14,6 +14,7 @@
 
 #include "common/file.h"
 #include "common/log.h"
+#include "common/pipe.h"
 #include "common/time.h"
 #include "common/unix_socket.h"
 #include "runtime/shim/fork_ops.h"
@@ -44,12 +45,6 @@ struct Supervisor::PendingOp {
 };
 
 namespace {
-
-Result<std::pair<UniqueFd, UniqueFd>> Pipe() {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return Error::Sys("pipe2", "container stdio");
-  return std::make_pair(UniqueFd(fds[0]), UniqueFd(fds[1]));
-}
 
 Status SetNonBlocking(int fd) {
   int flags = ::fcntl(fd, F_GETFL);
@@ -254,19 +249,19 @@ void Supervisor::HandleCreate(int conn, const Message& msg) {
     stdio.console_socket = pair[1];
   } else {
     for (int s = 0; s < 2; ++s) {
-      auto p = Pipe();
+      auto p = MakePipe("container stdio");
       if (!p.ok()) return fail(std::move(p).error());
-      c.output[s] = std::move(p->first);
-      child_ends[s + 1] = std::move(p->second);
+      c.output[s] = std::move(p->read);
+      child_ends[s + 1] = std::move(p->write);
     }
     stdio.out = child_ends[1].get();
     stdio.err = child_ends[2].get();
   }
   if (flags.find('i') != std::string::npos && !c.tty) {
-    auto p = Pipe();
+    auto p = MakePipe("container stdio");
     if (!p.ok()) return fail(std::move(p).error());
-    c.stdin_w = std::move(p->second);
-    child_ends[0] = std::move(p->first);
+    c.stdin_w = std::move(p->write);
+    child_ends[0] = std::move(p->read);
     stdio.in = child_ends[0].get();
   }
   Result<ForkedOp> forked = ForkCreate(options_.runtime, id, msg.field(2), stdio);

@@ -13,6 +13,7 @@
 
 #include "common/file.h"
 #include "common/json.h"
+#include "common/pipe.h"
 #include "runtime/cri/server/grpc_status.h"
 #include "runtime/cri/server/helpers.h"
 #include "runtime/cri/server/runtime_service.h"
@@ -24,12 +25,6 @@ namespace berth::cri {
 namespace {
 
 constexpr size_t kMaxExecOutput = size_t{16} * 1024 * 1024;
-
-Result<std::pair<UniqueFd, UniqueFd>> Pipe() {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return Error::Sys("pipe2", "exec output");
-  return std::make_pair(UniqueFd(fds[0]), UniqueFd(fds[1]));
-}
 
 }  // namespace
 
@@ -72,8 +67,8 @@ Result<v1::ExecSyncResponse> RuntimeService::DoExecSync(const v1::ExecSyncReques
     ~Remove() { ::unlink(path.c_str()); }
   } remove{process};
 
-  auto [out_r, out_w] = BERTH_TRY(Pipe());
-  auto [err_r, err_w] = BERTH_TRY(Pipe());
+  auto [out_r, out_w] = BERTH_TRY(MakePipe("exec output"));
+  auto [err_r, err_w] = BERTH_TRY(MakePipe("exec output"));
   std::array<int, 2> fds = {out_w.get(), err_w.get()};
   shim::ExecStarted exec = BERTH_TRY(shim::Exec(s->shim_dir(), id, process, false, false, fds));
   out_w.reset();

@@ -15,6 +15,7 @@
 #include <optional>
 #include <thread>
 
+#include "common/pipe.h"
 #include "common/unix_socket.h"
 #include "runtime/shim/client.h"
 #include "runtime/shim/protocol.h"
@@ -23,12 +24,6 @@ namespace berth::cri {
 namespace {
 
 namespace v1 = ::runtime::v1;
-
-Result<std::pair<UniqueFd, UniqueFd>> Pipe() {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return Error::Sys("pipe2", "stream");
-  return std::make_pair(UniqueFd(fds[0]), UniqueFd(fds[1]));
-}
 
 int ExitCode(int ws) {
   return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
@@ -124,13 +119,13 @@ Result<streaming::ProcessStreams> StreamBackend::Exec(const streaming::ExecReque
     std::vector<int> fds;
     UniqueFd child_in, child_out, child_err;
     if (req.stdin) {
-      auto [r, w] = BERTH_TRY(Pipe());
+      auto [r, w] = BERTH_TRY(MakePipe("stream"));
       child_in = std::move(r);
       streams.stdin_fd = std::move(w);
       fds.push_back(child_in.get());
     }
-    auto [out_r, out_w] = BERTH_TRY(Pipe());
-    auto [err_r, err_w] = BERTH_TRY(Pipe());
+    auto [out_r, out_w] = BERTH_TRY(MakePipe("stream"));
+    auto [err_r, err_w] = BERTH_TRY(MakePipe("stream"));
     fds.push_back(out_w.get());
     fds.push_back(err_w.get());
     started = BERTH_TRY(
@@ -171,8 +166,8 @@ Result<streaming::ProcessStreams> StreamBackend::Attach(const streaming::AttachR
     };
   }
   // The shim sends output as messages; the server wants fds.
-  auto [out_r, out_w] = BERTH_TRY(Pipe());
-  auto [err_r, err_w] = BERTH_TRY(Pipe());
+  auto [out_r, out_w] = BERTH_TRY(MakePipe("stream"));
+  auto [err_r, err_w] = BERTH_TRY(MakePipe("stream"));
   if (req.stdout) streams.stdout_fd = std::move(out_r);
   if (req.stderr && !req.tty) streams.stderr_fd = std::move(err_r);
   int conn_fd = attached.conn.get();

@@ -12,19 +12,12 @@
 
 #include <cstring>
 
+#include "common/pipe.h"
 #include "common/process.h"
 
 namespace berth::cri::streaming::testing {
 
-namespace {
-
-Result<std::pair<UniqueFd, UniqueFd>> Pipe() {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return Error::Sys("pipe2");
-  return std::make_pair(UniqueFd(fds[0]), UniqueFd(fds[1]));
-}
-
-}  // namespace
+namespace {}  // namespace
 
 TestBackend::~TestBackend() {
   std::vector<std::thread> waiters;
@@ -81,22 +74,22 @@ Result<TestBackend::Spawned> TestBackend::Spawn(const std::vector<std::string>& 
     return out;
   }
 
-  auto in = BERTH_TRY(Pipe());
-  auto o = BERTH_TRY(Pipe());
-  auto e = BERTH_TRY(Pipe());
+  auto in = BERTH_TRY(MakePipe("test stdio"));
+  auto o = BERTH_TRY(MakePipe("test stdio"));
+  auto e = BERTH_TRY(MakePipe("test stdio"));
   pid_t pid = ::fork();
   if (pid < 0) return Error::Sys("fork");
   if (pid == 0) {
-    ::dup2(in.first.get(), 0);
-    ::dup2(o.second.get(), 1);
-    ::dup2(e.second.get(), 2);
+    ::dup2(in.read.get(), 0);
+    ::dup2(o.write.get(), 1);
+    ::dup2(e.write.get(), 2);
     ::execv(cargv[0], cargv.data());
     ::_exit(127);
   }
   out.pid = pid;
-  if (want_stdin) out.streams.stdin_fd = std::move(in.second);
-  out.streams.stdout_fd = std::move(o.first);
-  out.streams.stderr_fd = std::move(e.first);
+  if (want_stdin) out.streams.stdin_fd = std::move(in.write);
+  out.streams.stdout_fd = std::move(o.read);
+  out.streams.stderr_fd = std::move(e.read);
   return out;
 }
 
