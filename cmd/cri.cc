@@ -40,8 +40,10 @@ Status Serve(const cri::CriOptions& options) {
   auto images = BERTH_TRY(cri::ImageService::Open(image_options));
   cri::ImageService* image_service = images.get();
   auto resolver = [image_service](const std::string& ref) -> Result<cri::ContainerImage> {
+    auto hold = std::make_shared<cri::GcGate::Hold>(image_service->HoldGc());
     cri::ResolvedImage resolved = BERTH_TRY(image_service->ResolveForContainer(ref));
     cri::ContainerImage out;
+    out.gc_hold = std::move(hold);
     out.id = resolved.id;
     out.name = resolved.record.name;
     out.config = std::move(resolved.config);

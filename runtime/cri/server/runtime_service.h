@@ -43,6 +43,9 @@ struct ContainerImage {
   image::ImageConfig config;
   std::vector<std::string> lower_dirs;  // top-most first, for the overlay
   std::string chain_id;                 // the top snapshot, reported in use
+  // Keeps image GC from running until the container's record (and so its
+  // snapshot's use) is saved; dropped when CreateContainer returns.
+  std::shared_ptr<void> gc_hold;
 };
 using ImageResolver = std::function<Result<ContainerImage>(const std::string& image)>;
 
