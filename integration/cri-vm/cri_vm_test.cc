@@ -33,33 +33,18 @@
 #include "common/process.h"
 #include "common/strings.h"
 #include "common/testing/testkit.h"
+#include "integration/cri/cri_calls.h"
 #include "integration/cri/cri_daemon.h"
 #include "integration/fixtures/image_layout.h"
 
 namespace berth::integration {
 namespace {
 
-namespace v1 = ::runtime::v1;
 using namespace std::chrono_literals;
 
 constexpr char kCgroupMount[] = "/sys/fs/cgroup";
 constexpr char kImage[] = "berth.test/busybox:latest";
 constexpr int64_t kLimit = 32 << 20;
-
-grpc::ClientContext* Ctx(grpc::ClientContext& ctx, std::chrono::seconds timeout = 120s) {
-  ctx.set_deadline(std::chrono::system_clock::now() + timeout);
-  return &ctx;
-}
-
-// The lines of a CRI log, as "<stream> <tag> <content>".
-std::vector<std::string> LogLines(const std::string& path) {
-  std::vector<std::string> out;
-  for (const std::string& line : SplitNonEmpty(ReadFile(path).value_or(""), '\n')) {
-    size_t sp = line.find(' ');
-    out.push_back(sp == std::string::npos ? line : line.substr(sp + 1));
-  }
-  return out;
-}
 
 // Our live children (/proc/self/task/*/children, zombies reaped first):
 // with the subreaper bit (cri_vm_main.cc) that includes the shims berth cri
@@ -146,11 +131,7 @@ class CriVmTest : public ::testing::Test {
   void TearDown() override {
     if (cri_) {
       for (const std::string& id : sandboxes_) {
-        grpc::ClientContext ctx;
-        v1::RemovePodSandboxRequest req;
-        req.set_pod_sandbox_id(id);
-        v1::RemovePodSandboxResponse resp;
-        grpc::Status s = cri_->runtime().RemovePodSandbox(Ctx(ctx), req, &resp);
+        grpc::Status s = Calls().RemovePod(id);
         EXPECT_TRUE(s.ok()) << "RemovePodSandbox " << id << ": " << s.error_message();
       }
       // RemovePodSandbox removes the containers' cgroups (the pod's parent
@@ -226,17 +207,13 @@ class CriVmTest : public ::testing::Test {
     return c;
   }
 
+  CriCalls Calls() { return CriCalls(&cri_->runtime(), 120s); }
+
   std::string RunPod(const v1::PodSandboxConfig& config) {
     Phase phase("RunPodSandbox");
-    grpc::ClientContext ctx;
-    v1::RunPodSandboxRequest req;
-    *req.mutable_config() = config;
-    v1::RunPodSandboxResponse resp;
-    grpc::Status s = cri_->runtime().RunPodSandbox(Ctx(ctx), req, &resp);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    if (!s.ok()) return "";
-    sandboxes_.push_back(resp.pod_sandbox_id());
-    return resp.pod_sandbox_id();
+    std::string id = Calls().RunPod(config);
+    if (!id.empty()) sandboxes_.push_back(id);
+    return id;
   }
 
   // A container running `berth-probe memhog <mib>` under memory.max kLimit.
@@ -256,47 +233,15 @@ class CriVmTest : public ::testing::Test {
   std::string CreateAndStart(const std::string& pod, const v1::PodSandboxConfig& pod_config,
                              const v1::ContainerConfig& config) {
     Phase phase("CreateContainer + StartContainer " + config.metadata().name());
-    grpc::ClientContext ctx;
-    v1::CreateContainerRequest req;
-    req.set_pod_sandbox_id(pod);
-    *req.mutable_config() = config;
-    *req.mutable_sandbox_config() = pod_config;
-    v1::CreateContainerResponse resp;
-    grpc::Status s = cri_->runtime().CreateContainer(Ctx(ctx), req, &resp);
-    EXPECT_TRUE(s.ok()) << "CreateContainer " << config.metadata().name() << ": "
-                        << s.error_message();
-    if (!s.ok()) return "";
-    grpc::ClientContext start_ctx;
-    v1::StartContainerRequest start;
-    start.set_container_id(resp.container_id());
-    v1::StartContainerResponse started;
-    s = cri_->runtime().StartContainer(Ctx(start_ctx), start, &started);
-    EXPECT_TRUE(s.ok()) << "StartContainer " << config.metadata().name() << ": "
-                        << s.error_message();
-    return resp.container_id();
+    return Calls().CreateAndStart(pod, pod_config, config);
   }
 
-  v1::ContainerStatus StatusOf(const std::string& id) {
-    grpc::ClientContext ctx;
-    v1::ContainerStatusRequest req;
-    req.set_container_id(id);
-    v1::ContainerStatusResponse resp;
-    grpc::Status s = cri_->runtime().ContainerStatus(Ctx(ctx), req, &resp);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    return resp.status();
-  }
+  v1::ContainerStatus StatusOf(const std::string& id) { return Calls().ContainerStatus(id); }
 
   // Polls until the container has exited (TCG: allow minutes).
   v1::ContainerStatus WaitExited(const std::string& id) {
     Phase phase("waiting for " + id.substr(0, 12) + " to exit");
-    auto deadline = std::chrono::steady_clock::now() + 180s;
-    v1::ContainerStatus st;
-    do {
-      st = StatusOf(id);
-      if (st.state() == v1::CONTAINER_EXITED) break;
-      std::this_thread::sleep_for(200ms);
-    } while (std::chrono::steady_clock::now() < deadline);
-    return st;
+    return Calls().WaitExited(id, 180s, 200ms);
   }
 
   // A flat-keyed knob of the container's cgroup (it stays until the

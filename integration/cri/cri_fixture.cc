@@ -44,18 +44,4 @@ SharedImage& Image() {
   return *shared;
 }
 
-grpc::ClientContext* Ctx(grpc::ClientContext& ctx, std::chrono::seconds timeout) {
-  ctx.set_deadline(std::chrono::system_clock::now() + timeout);
-  return &ctx;
-}
-
-std::vector<std::string> LogLines(const std::string& path) {
-  std::vector<std::string> out;
-  for (const std::string& line : SplitNonEmpty(ReadFile(path).value_or(""), '\n')) {
-    size_t sp = line.find(' ');
-    out.push_back(sp == std::string::npos ? line : line.substr(sp + 1));
-  }
-  return out;
-}
-
 }  // namespace berth::integration

@@ -16,13 +16,13 @@
 #include "common/file.h"
 #include "common/process.h"
 #include "common/testing/testkit.h"
+#include "integration/cri/cri_calls.h"
 #include "integration/cri/cri_daemon.h"
 #include "integration/priv/harness/host.h"
 #include "runtime/image/registry/tests/registry_process.h"
 
 namespace berth::integration {
 
-namespace v1 = ::runtime::v1;
 using namespace std::chrono_literals;
 
 enum class Cni { kDebianPlugins, kBerthBridge };
@@ -37,11 +37,6 @@ struct SharedImage {
   std::string error;
 };
 SharedImage& Image();
-
-grpc::ClientContext* Ctx(grpc::ClientContext& ctx, std::chrono::seconds timeout = 60s);
-
-// The lines of a CRI log, as "<stream> <tag> <content>".
-std::vector<std::string> LogLines(const std::string& path);
 
 class CriPodTest : public ::testing::TestWithParam<Cni> {
  protected:
@@ -82,11 +77,7 @@ class CriPodTest : public ::testing::TestWithParam<Cni> {
   void TearDown() override {
     if (!cri_) return;
     for (const std::string& id : sandboxes_) {
-      grpc::ClientContext ctx;
-      v1::RemovePodSandboxRequest req;
-      req.set_pod_sandbox_id(id);
-      v1::RemovePodSandboxResponse resp;
-      grpc::Status s = cri_->runtime().RemovePodSandbox(Ctx(ctx), req, &resp);
+      grpc::Status s = Calls().RemovePod(id);
       EXPECT_TRUE(s.ok()) << "RemovePodSandbox " << id << ": " << s.error_message();
     }
     if (HasFailure()) std::fprintf(stderr, "berth cri log:\n%s\n", cri_->Log().c_str());
@@ -124,14 +115,9 @@ class CriPodTest : public ::testing::TestWithParam<Cni> {
   }
 
   std::string RunPod(const v1::PodSandboxConfig& config) {
-    grpc::ClientContext ctx;
-    v1::RunPodSandboxRequest req;
-    *req.mutable_config() = config;
-    v1::RunPodSandboxResponse resp;
-    grpc::Status s = cri_->runtime().RunPodSandbox(Ctx(ctx), req, &resp);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    if (s.ok()) sandboxes_.push_back(resp.pod_sandbox_id());
-    return resp.pod_sandbox_id();
+    std::string id = Calls().RunPod(config);
+    if (!id.empty()) sandboxes_.push_back(id);
+    return id;
   }
 
   v1::ContainerConfig ContainerConfig(const std::string& name, std::vector<std::string> args) {
@@ -146,62 +132,18 @@ class CriPodTest : public ::testing::TestWithParam<Cni> {
 
   grpc::Status Create(const std::string& pod, const v1::PodSandboxConfig& pod_config,
                       const v1::ContainerConfig& config, std::string* id) {
-    grpc::ClientContext ctx;
-    v1::CreateContainerRequest req;
-    req.set_pod_sandbox_id(pod);
-    *req.mutable_config() = config;
-    *req.mutable_sandbox_config() = pod_config;
-    v1::CreateContainerResponse resp;
-    grpc::Status s = cri_->runtime().CreateContainer(Ctx(ctx), req, &resp);
-    *id = resp.container_id();
-    return s;
+    return Calls().Create(pod, pod_config, config, id);
   }
-
   std::string StartContainer(const std::string& pod, const v1::PodSandboxConfig& pod_config,
                              const v1::ContainerConfig& config) {
-    std::string id;
-    grpc::Status s = Create(pod, pod_config, config, &id);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    if (!s.ok()) return "";
-    grpc::ClientContext ctx;
-    v1::StartContainerRequest req;
-    req.set_container_id(id);
-    v1::StartContainerResponse resp;
-    s = cri_->runtime().StartContainer(Ctx(ctx), req, &resp);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    return id;
+    return Calls().CreateAndStart(pod, pod_config, config);
   }
-
-  v1::ContainerStatus Status(const std::string& id) {
-    grpc::ClientContext ctx;
-    v1::ContainerStatusRequest req;
-    req.set_container_id(id);
-    v1::ContainerStatusResponse resp;
-    grpc::Status s = cri_->runtime().ContainerStatus(Ctx(ctx), req, &resp);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    return resp.status();
-  }
-
-  // Polls until the container has exited (or 20 s).
+  v1::ContainerStatus Status(const std::string& id) { return Calls().ContainerStatus(id); }
   v1::ContainerStatus WaitExited(const std::string& id) {
-    v1::ContainerStatus st;
-    for (int i = 0; i < 400; ++i) {
-      st = Status(id);
-      if (st.state() == v1::CONTAINER_EXITED) break;
-      std::this_thread::sleep_for(50ms);
-    }
-    return st;
+    return Calls().WaitExited(id, 20s, 50ms);
   }
-
-  v1::PodSandboxStatus PodStatus(const std::string& id) {
-    grpc::ClientContext ctx;
-    v1::PodSandboxStatusRequest req;
-    req.set_pod_sandbox_id(id);
-    v1::PodSandboxStatusResponse resp;
-    grpc::Status s = cri_->runtime().PodSandboxStatus(Ctx(ctx), req, &resp);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    return resp.status();
-  }
+  v1::PodSandboxStatus PodStatus(const std::string& id) { return Calls().PodStatus(id); }
+  CriCalls Calls() { return CriCalls(&cri_->runtime(), 60s); }
 
   testing::TempDir dir_{"berth-cri-test"};
   priv::CgroupTree cgroups_;  // pods' cgroup parent; removed on destruction

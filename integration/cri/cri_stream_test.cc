@@ -32,6 +32,20 @@ std::string ExecUrl(v1::RuntimeService::Stub& stub, const std::string& id,
   return resp.url();
 }
 
+// Attach with stdin, stdout and stderr: the streaming URL ("" on failure).
+std::string AttachUrl(v1::RuntimeService::Stub& stub, const std::string& id) {
+  grpc::ClientContext ctx;
+  v1::AttachRequest req;
+  req.set_container_id(id);
+  req.set_stdin(true);
+  req.set_stdout(true);
+  req.set_stderr(true);
+  v1::AttachResponse resp;
+  grpc::Status s = stub.Attach(Ctx(ctx), req, &resp);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  return resp.url();
+}
+
 // Collects WebSocket channel frames until the error channel (3) speaks.
 struct WsResult {
   std::string out, err, status;
@@ -99,16 +113,9 @@ TEST_P(CriPodTest, AttachOverWebSocketEchoesStdin) {
   cat.set_stdin(true);
   std::string c = StartContainer(sandbox, pod, cat);
   ASSERT_FALSE(c.empty());
-  grpc::ClientContext ctx;
-  v1::AttachRequest req;
-  req.set_container_id(c);
-  req.set_stdin(true);
-  req.set_stdout(true);
-  req.set_stderr(true);
-  v1::AttachResponse resp;
-  grpc::Status s = cri_->runtime().Attach(Ctx(ctx), req, &resp);
-  ASSERT_TRUE(s.ok()) << s.error_message();
-  auto ws = WsClient::Connect(resp.url(), {"v4.channel.k8s.io"});
+  std::string url = AttachUrl(cri_->runtime(), c);
+  ASSERT_FALSE(url.empty());
+  auto ws = WsClient::Connect(url, {"v4.channel.k8s.io"});
   ASSERT_TRUE(ws.ok() && *ws);
   (*ws)->Send(std::string("\0hello attach\n", 14));
   std::string seen;
@@ -128,16 +135,9 @@ TEST_P(CriPodTest, AttachOverSpdyEchoesStdin) {
   cat.set_stdin(true);
   std::string c = StartContainer(sandbox, pod, cat);
   ASSERT_FALSE(c.empty());
-  grpc::ClientContext ctx;
-  v1::AttachRequest req;
-  req.set_container_id(c);
-  req.set_stdin(true);
-  req.set_stdout(true);
-  req.set_stderr(true);
-  v1::AttachResponse resp;
-  grpc::Status s = cri_->runtime().Attach(Ctx(ctx), req, &resp);
-  ASSERT_TRUE(s.ok()) << s.error_message();
-  auto client = SpdyClient::Connect(resp.url(), {"v4.channel.k8s.io"});
+  std::string url = AttachUrl(cri_->runtime(), c);
+  ASSERT_FALSE(url.empty());
+  auto client = SpdyClient::Connect(url, {"v4.channel.k8s.io"});
   ASSERT_TRUE(client.ok() && *client);
   SpdyClient& spdy = **client;
   spdy.OpenStream({{"streamType", "error"}});
