@@ -38,7 +38,7 @@ Result<std::string> ReadFile(const std::string& path) {
   return ReadFileAt(AT_FDCWD, path);
 }
 
-static Status WriteAll(int fd, std::string_view data, const std::string& path) {
+Status WriteAll(int fd, std::string_view data, const std::string& path) {
   while (!data.empty()) {
     ssize_t n = ::write(fd, data.data(), data.size());
     if (n < 0) {

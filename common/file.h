@@ -17,6 +17,9 @@ Result<std::string> ReadFile(const std::string& path);
 // Reads a file relative to a directory fd (AT_FDCWD for cwd).
 Result<std::string> ReadFileAt(int dirfd, const std::string& path);
 // Writes with O_WRONLY|O_TRUNC (cgroup and procfs knobs; no create).
+// Writes all of `data` to `fd`, retrying short writes and EINTR; `what`
+// names the fd in errors.
+Status WriteAll(int fd, std::string_view data, const std::string& what);
 Status WriteExisting(const std::string& path, std::string_view data);
 Status WriteFile(const std::string& path, std::string_view data, mode_t mode = 0644);
 // What an atomic write must survive. Both leave the old or the new content,

@@ -178,6 +178,8 @@ TEST_P(CriPodTest, RemovePodSandboxLeavesNothing) {
   std::string shims = cri_->run_root() + "/s";
   ASSERT_FALSE(ListDir(netns).value_or({}).empty());
   ASSERT_FALSE(ListDir(shims).value_or({}).empty());
+  ASSERT_FALSE(ListDir(cri_->run_root() + "/sandboxes").value_or({}).empty());
+  ASSERT_FALSE(ListDir(cri_->run_root() + "/containers").value_or({}).empty());
   Result<std::string> shim_pid_text = ReadFile(shims + "/" + sandbox.substr(0, 16) + "/shim.pid");
   ASSERT_TRUE(shim_pid_text.ok()) << shim_pid_text.error().str();
   pid_t shim_pid = std::stoi(*shim_pid_text);
@@ -198,6 +200,8 @@ TEST_P(CriPodTest, RemovePodSandboxLeavesNothing) {
   EXPECT_TRUE(ListDir(cri_->root() + "/cri/sandboxes").value_or({}).empty());
   EXPECT_TRUE(ListDir(cri_->root() + "/cri/containers").value_or({}).empty());
   EXPECT_TRUE(ListDir(cri_->run_root() + "/runc").value_or({}).empty()) << "runtime state left";
+  EXPECT_TRUE(ListDir(cri_->run_root() + "/sandboxes").value_or({}).empty()) << "pod files left";
+  EXPECT_TRUE(ListDir(cri_->run_root() + "/containers").value_or({}).empty()) << "bundles left";
   // No veth left on the host side, no address reserved.
   EXPECT_EQ(veths(), veths_before_pod);
   std::vector<std::string> reserved;

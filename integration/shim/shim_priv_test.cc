@@ -267,9 +267,10 @@ long RollupKib(pid_t pid, const std::string& field) {
 }
 
 // The shim's own memory, what every pod pays: its anonymous and dirty pages
-// (heap, stack, data). Its text is the binary's page cache, shared by every
-// shim on the node; RSS counts it whole in each (the bench reports RSS and
-// PSS with 50 pods).
+// (heap, stack, data). RSS also counts its text, the binary's page cache
+// shared by every shim on the node, which the kernel maps nearly whole: it
+// stays under issue 4's 1 MiB only while the shim binary holds no runtime
+// code (berth-shim-runtime does the OCI work) and no iostreams (BLOG).
 TEST_F(ShimTest, StaysSmall) {
   ASSERT_GT(CreateContainer("c5", {"sleep", "100"}), 0);
   ASSERT_GT(CreateContainer("c6", {"sleep", "100"}), 0);
@@ -282,7 +283,7 @@ TEST_F(ShimTest, StaysSmall) {
   RecordProperty("shim_private_dirty_kib", std::to_string(dirty));
   EXPECT_GE(anon, 0);
   EXPECT_LT(dirty, 256) << priv::ProcFile(shim_pid_, "smaps_rollup");
-  EXPECT_LT(rss, 2048) << priv::ProcFile(shim_pid_, "smaps_rollup");
+  EXPECT_LE(rss, 1024) << priv::ProcFile(shim_pid_, "smaps_rollup");
 }
 
 }  // namespace

@@ -6,74 +6,62 @@
 
 #include <cerrno>
 #include <cstdlib>
-#include <functional>
+#include <vector>
 
 #include "common/file.h"
-#include "common/json.h"
-#include "common/log.h"
-#include "runtime/oci/spec.h"
-#include "runtime/shim/protocol.h"
 
 namespace berth::shim {
 namespace {
 
+// berth-shim-runtime's fds (see runtime_main.cc).
+constexpr int kReportFd = 3;
+constexpr int kConsoleFd = 4;
+constexpr int kLogFd = 5;
+
 void Report(int fd, const std::string& text) {
-  size_t off = 0;
-  while (off < text.size()) {
-    ssize_t n = ::write(fd, text.data() + off, text.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
-    off += static_cast<size_t>(n);
-  }
+  (void)WriteAll(fd, text, "shim op result");
 }
 
-// Puts the stdio fds on 0, 1, 2 without one dup2 clobbering another source.
-Status InstallStdio(const ChildStdio& stdio) {
-  int sources[3] = {stdio.in, stdio.out, stdio.err};
+// Puts `sources` on 0, 1, 2, ... (inherited across exec) without one dup2
+// clobbering a later source; -1 becomes /dev/null for stdio and stays
+// closed above it. Other fds stay as they are.
+Status InstallFds(const std::vector<int>& sources) {
   UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
   if (!null) return Error::Sys("open", "/dev/null");
-  int high[3];
-  for (int i = 0; i < 3; ++i) {
-    high[i] = ::fcntl(sources[i] >= 0 ? sources[i] : null.get(), F_DUPFD_CLOEXEC, 10);
-    if (high[i] < 0) return Error::Sys("fcntl F_DUPFD_CLOEXEC", "stdio");
+  std::vector<int> high(sources.size(), -1);
+  for (size_t i = 0; i < sources.size(); ++i) {
+    int source = sources[i] >= 0 ? sources[i] : (i < 3 ? null.get() : -1);
+    if (source < 0) continue;
+    high[i] = ::fcntl(source, F_DUPFD_CLOEXEC, static_cast<int>(sources.size()) + 10);
+    if (high[i] < 0) return Error::Sys("fcntl F_DUPFD_CLOEXEC", "fd " + std::to_string(source));
   }
-  for (int i = 0; i < 3; ++i) {
-    if (::dup2(high[i], i) < 0) return Error::Sys("dup2", "stdio " + std::to_string(i));
+  for (size_t i = 0; i < sources.size(); ++i) {
+    int target = static_cast<int>(i);
+    if (high[i] < 0) {
+      ::close(target);
+      continue;
+    }
+    if (::dup2(high[i], target) < 0) return Error::Sys("dup2", "fd " + std::to_string(target));
     ::close(high[i]);
   }
   return Ok();
 }
 
-// Moves `fd` to `target` (close-on-exec); -1 stays -1.
-Status MoveTo(int& fd, int target) {
-  if (fd < 0) return Ok();
-  int high = ::fcntl(fd, F_DUPFD_CLOEXEC, 10);
-  if (high < 0) return Error::Sys("fcntl F_DUPFD_CLOEXEC", "fd " + std::to_string(fd));
-  if (::dup3(high, target, O_CLOEXEC) < 0)
-    return Error::Sys("dup3", "fd " + std::to_string(target));
-  fd = target;
-  return Ok();
-}
-
-// Leaves only stdio, the result pipe (fd 3), the console socket (fd 4) and
-// the shim's log (fd 5): the container must not keep other containers'
-// pipes open.
-Status KeepOnly(int& result, int& console, int& log) {
-  int high[3] = {result, console, log};
-  for (int& fd : high) {
-    if (fd >= 0 && (fd = ::fcntl(fd, F_DUPFD_CLOEXEC, 10)) < 0) {
-      return Error::Sys("fcntl F_DUPFD_CLOEXEC", "shim op fds");
-    }
+Result<ForkedOp> ForkRuntime(const RuntimeCommand& rt, std::vector<std::string> args,
+                             const ChildStdio& stdio) {
+  args.insert(args.begin(), rt.binary);
+  args.insert(args.end(), {"--root", rt.root, "--report-fd", std::to_string(kReportFd), "--log-fd",
+                           std::to_string(kLogFd)});
+  if (!rt.cgroup_root.empty()) args.insert(args.end(), {"--cgroup-root", rt.cgroup_root});
+  if (stdio.console_socket >= 0) {
+    args.insert(args.end(), {"--console-fd", std::to_string(kConsoleFd)});
   }
-  result = high[0], console = high[1], log = high[2];
-  BERTH_TRY(MoveTo(result, 3));
-  BERTH_TRY(MoveTo(console, 4));
-  BERTH_TRY(MoveTo(log, 5));
-  if (::close_range(6, ~0U, 0) != 0) return Error::Sys("close_range", "6..");
-  return Ok();
-}
+  std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
+  for (std::string& a : args)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
 
-Result<ForkedOp> ForkChild(ChildStdio stdio, const std::function<Result<pid_t>(int)>& op) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) return Error::Sys("pipe2", "shim op result");
   UniqueFd read_end(fds[0]), write_end(fds[1]);
@@ -83,57 +71,41 @@ Result<ForkedOp> ForkChild(ChildStdio stdio, const std::function<Result<pid_t>(i
     sigset_t all;
     sigemptyset(&all);
     ::sigprocmask(SIG_SETMASK, &all, nullptr);
-    int report = write_end.release();
-    // The runtime's warnings go to the shim's log, not into the container's.
-    int log_fd = ::fcntl(2, F_DUPFD_CLOEXEC, 10);
-    Result<pid_t> done = [&]() -> Result<pid_t> {
-      BERTH_TRY(InstallStdio(stdio));
-      BERTH_TRY(KeepOnly(report, stdio.console_socket, log_fd));
-      log::Config config = log::Current();
-      config.fd = log_fd;
-      config.owns_fd = false;
-      log::Configure(config);
-      return op(stdio.console_socket);
-    }();
-    if (done.ok()) {
-      Report(report, "ok " + std::to_string(*done));
-    } else {
-      Report(report, "err " + std::to_string(static_cast<int>(done.error().code())) + " " +
-                         done.error().str());
+    // Where to report if the fds cannot be put in place.
+    int spare = ::fcntl(write_end.get(), F_DUPFD_CLOEXEC, 64);
+    // The runtime's warnings go to the shim's log (its stderr), not into
+    // the container's.
+    Status installed =
+        InstallFds({stdio.in, stdio.out, stdio.err, write_end.get(), stdio.console_socket, 2});
+    if (!installed.ok()) {
+      Report(spare, FormatForkResult(std::move(installed).error()));
+      ::_exit(127);
     }
-    ::_exit(done.ok() ? 0 : 1);
+    // The container must not keep other containers' pipes open.
+    ::close_range(kLogFd + 1, ~0U, 0);
+    ::execv(argv[0], argv.data());
+    Report(kReportFd, FormatForkResult(Error::Sys("execv", rt.binary)));
+    ::_exit(127);
   }
   return ForkedOp{pid, std::move(read_end)};
 }
 
 }  // namespace
 
-Result<ForkedOp> ForkCreate(const runtime::oci::RuntimeOptions& rt, const std::string& id,
+Result<ForkedOp> ForkCreate(const RuntimeCommand& rt, const std::string& id,
                             const std::string& bundle, const ChildStdio& stdio) {
-  return ForkChild(stdio, [&](int console_socket) -> Result<pid_t> {
-    runtime::oci::CreateOptions opts;
-    opts.id = id;
-    opts.bundle = bundle;
-    opts.console_socket_fd = console_socket;
-    return runtime::oci::CreateContainer(rt, opts);
-  });
+  return ForkRuntime(rt, {"create", "--id", id, "--bundle", bundle}, stdio);
 }
 
-Result<ForkedOp> ForkExec(const runtime::oci::RuntimeOptions& rt, const std::string& id,
+Result<ForkedOp> ForkExec(const RuntimeCommand& rt, const std::string& id,
                           const std::string& process_json, const ChildStdio& stdio) {
-  return ForkChild(stdio, [&](int console_socket) -> Result<pid_t> {
-    std::string text = BERTH_TRY(ReadFile(process_json));
-    boost::json::value doc = BERTH_TRY(json::Parse(text, process_json));
-    runtime::oci::ExecOptions opts;
-    opts.id = id;
-    opts.process = BERTH_TRY(runtime::oci::ParseProcess(json::Field(&doc, "process")));
-    opts.detach = true;
-    opts.console_socket_fd = console_socket;
-    pid_t pid = -1;
-    opts.started_pid = &pid;
-    BERTH_TRY(runtime::oci::ExecInContainer(rt, opts));
-    return pid;
-  });
+  return ForkRuntime(rt, {"exec", "--id", id, "--process", process_json}, stdio);
+}
+
+std::string FormatForkResult(const Result<pid_t>& result) {
+  if (result.ok()) return "ok " + std::to_string(*result);
+  return "err " + std::to_string(static_cast<int>(result.error().code())) + " " +
+         result.error().str();
 }
 
 Result<pid_t> ReadForkResult(int result) {

@@ -1,10 +1,11 @@
 #pragma once
-// The shim's container operations, each run in a forked child so that the
-// runtime's code and allocations never touch the long-lived shim's memory:
-// the child creates the container (or starts an exec process) through
-// runtime/oci, reports `ok <pid>` / `err <code> <message>` on a pipe and
-// exits. The shim is a child subreaper, so the container's process is
-// reparented to it and the shim is the one that reaps it.
+// The shim's container operations, each run by `berth-shim-runtime` in a
+// forked and exec'd child, so that the runtime's code and allocations never
+// enter the long-lived shim (its binary holds no runtime code at all: every
+// text page of it counts in each pod's RSS). The child creates the container
+// (or starts an exec process), reports `ok <pid>` / `err <code> <message>`
+// on a pipe and exits. The shim is a child subreaper, so the container's
+// process is reparented to it and the shim is the one that reaps it.
 
 #include <sys/types.h>
 
@@ -12,9 +13,15 @@
 
 #include "common/error.h"
 #include "common/fd.h"
-#include "runtime/oci/container.h"
 
 namespace berth::shim {
+
+// How to run berth-shim-runtime (see runtime_main.cc).
+struct RuntimeCommand {
+  std::string binary;       // path of berth-shim-runtime
+  std::string root;         // the OCI runtime's state directory (--root)
+  std::string cgroup_root;  // "" = the runtime's default
+};
 
 // The container side of a process's stdio: -1 = /dev/null.
 struct ChildStdio {
@@ -29,15 +36,18 @@ struct ForkedOp {
   UniqueFd result;  // readable once the child has reported
 };
 
-Result<ForkedOp> ForkCreate(const runtime::oci::RuntimeOptions& rt, const std::string& id,
+Result<ForkedOp> ForkCreate(const RuntimeCommand& rt, const std::string& id,
                             const std::string& bundle, const ChildStdio& stdio);
 // `process_json` is a file holding an OCI process object.
-Result<ForkedOp> ForkExec(const runtime::oci::RuntimeOptions& rt, const std::string& id,
+Result<ForkedOp> ForkExec(const RuntimeCommand& rt, const std::string& id,
                           const std::string& process_json, const ChildStdio& stdio);
 
 // Reads the report of a child that has exited (so all of it is in the
 // pipe; the container's process may still hold the write end, so this reads
 // what is there instead of waiting for EOF). Its pid on success.
 Result<pid_t> ReadForkResult(int result);
+
+// The report's wire form, written by berth-shim-runtime.
+std::string FormatForkResult(const Result<pid_t>& result);
 
 }  // namespace berth::shim

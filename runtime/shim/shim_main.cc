@@ -1,7 +1,10 @@
 // berth-shim: the per-pod supervisor (see README.md and protocol.h).
 //
 //   berth-shim --id <pod> --dir <state dir> --runtime-root <dir>
-//              [--cgroup-root <path>] [--ready-fd <fd>]
+//              [--cgroup-root <path>] [--runtime-binary <path>]
+//              [--ready-fd <fd>]
+//
+// --runtime-binary defaults to berth-shim-runtime next to this binary.
 //
 // Binds <dir>/shim.sock, forks into the background (new session, child
 // subreaper), writes <dir>/shim.pid, reports `ok <pid>` on --ready-fd and
@@ -29,22 +32,20 @@ namespace {
 using berth::Error;
 using berth::Result;
 using berth::UniqueFd;
+using berth::log::Level;
 
 struct Args {
-  std::string id, dir, runtime_root, cgroup_root;
+  std::string id, dir, runtime_root, cgroup_root, runtime_binary;
   int ready_fd = -1;
 };
 
-void WriteAll(int fd, const std::string& text) {
-  if (fd < 0) return;
-  ssize_t n;
-  while ((n = ::write(fd, text.data(), text.size())) < 0 && errno == EINTR) {
-  }
+void Tell(int fd, const std::string& text) {
+  if (fd >= 0) (void)berth::WriteAll(fd, text, "fd " + std::to_string(fd));
 }
 
 [[noreturn]] void Die(int ready_fd, const std::string& message) {
-  WriteAll(ready_fd, "err " + message + "\n");
-  WriteAll(2, "berth-shim: " + message + "\n");
+  Tell(ready_fd, "err " + message + "\n");
+  Tell(2, "berth-shim: " + message + "\n");
   ::_exit(1);
 }
 
@@ -62,6 +63,8 @@ Args Parse(int argc, char** argv) {
       a.runtime_root = value;
     else if (flag == "--cgroup-root")
       a.cgroup_root = value;
+    else if (flag == "--runtime-binary")
+      a.runtime_binary = value;
     else if (flag == "--ready-fd")
       a.ready_fd = std::atoi(value.c_str());
     else
@@ -70,7 +73,17 @@ Args Parse(int argc, char** argv) {
   if (a.id.empty() || a.dir.empty() || a.runtime_root.empty()) {
     Die(a.ready_fd,
         "usage: berth-shim --id ID --dir DIR --runtime-root DIR "
-        "[--cgroup-root PATH] [--ready-fd FD]");
+        "[--cgroup-root PATH] [--runtime-binary PATH] [--ready-fd FD]");
+  }
+  if (a.runtime_binary.empty()) {
+    char self[4096];
+    ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) Die(a.ready_fd, std::string("readlink /proc/self/exe: ") + std::strerror(errno));
+    std::string path(self, static_cast<size_t>(n));
+    a.runtime_binary = path.substr(0, path.rfind('/') + 1) + "berth-shim-runtime";
+  }
+  if (::access(a.runtime_binary.c_str(), X_OK) != 0) {
+    Die(a.ready_fd, "runtime binary " + a.runtime_binary + ": " + std::strerror(errno));
   }
   return a;
 }
@@ -111,33 +124,36 @@ int main(int argc, char** argv) {
   pid_t child = ::fork();
   if (child < 0) Die(args.ready_fd, std::string("fork: ") + std::strerror(errno));
   if (child > 0) {
-    WriteAll(args.ready_fd, "ok " + std::to_string(child) + "\n");
+    Tell(args.ready_fd, "ok " + std::to_string(child) + "\n");
     ::_exit(0);
   }
   if (args.ready_fd >= 0) ::close(args.ready_fd);
   ::setsid();
   if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) {
-    BLOG(kError) << "prctl PR_SET_CHILD_SUBREAPER: " << std::strerror(errno);
+    berth::log::Write(Level::kError,
+                      std::string("prctl PR_SET_CHILD_SUBREAPER: ") + std::strerror(errno));
     return 1;
   }
   ::signal(SIGPIPE, SIG_IGN);
   berth::Status pid_written = berth::WriteFileAtomic(
       args.dir + "/shim.pid", std::to_string(::getpid()), 0600, berth::Durability::kProcessCrash);
-  if (!pid_written.ok()) BLOG(kWarn) << pid_written.error().str();
+  if (!pid_written.ok()) berth::log::Write(Level::kWarn, pid_written.error().str());
 
   berth::shim::SupervisorOptions options;
   options.dir = args.dir;
+  options.runtime.binary = args.runtime_binary;
   options.runtime.root = args.runtime_root;
   options.runtime.cgroup_root = args.cgroup_root;
   auto supervisor = berth::shim::Supervisor::Create(options, std::move(*listener));
   if (!supervisor.ok()) {
-    BLOG(kError) << "pod " << args.id << ": " << supervisor.error().str();
+    berth::log::Write(Level::kError,
+                      std::string("pod ") + args.id + ": " + supervisor.error().str());
     return 1;
   }
   berth::Status done = (*supervisor)->Run();
   ::unlink((args.dir + "/shim.sock").c_str());
   if (!done.ok()) {
-    BLOG(kError) << "pod " << args.id << ": " << done.error().str();
+    berth::log::Write(Level::kError, std::string("pod ") + args.id + ": " + done.error().str());
     return 1;
   }
   return 0;

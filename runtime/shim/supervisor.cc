@@ -111,7 +111,7 @@ void Supervisor::Watch(int fd, Handler handler, uint32_t events) {
   ev.events = events;
   ev.data.fd = fd;
   if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
-    BLOG(kError) << Error::Sys("epoll_ctl ADD", "fd " + std::to_string(fd)).str();
+    log::Write(log::Level::kError, Error::Sys("epoll_ctl ADD", "fd " + std::to_string(fd)).str());
     return;
   }
   handlers_[fd] = std::move(handler);
@@ -439,14 +439,16 @@ void Supervisor::OnOutput(Container& c, int stream, uint32_t) {
     if (n < 0 && errno == EAGAIN) return;
     if (n <= 0) {  // EOF, or EIO once a pty's last slave fd is closed
       Status s = c.log.Close(stream == 0 ? Stream::kStdout : Stream::kStderr);
-      if (!s.ok()) BLOG(kWarn) << "container " << c.id << ": " << s.error().str();
+      if (!s.ok())
+        log::Write(log::Level::kWarn, std::string("container ") + c.id + ": " + s.error().str());
       Unwatch(c.output[stream].get());
       if (!c.tty) c.output[stream].reset();  // a pty master stays for resize until forget
       return;
     }
     std::string_view bytes(buf, static_cast<size_t>(n));
     Status s = c.log.Write(stream == 0 ? Stream::kStdout : Stream::kStderr, bytes);
-    if (!s.ok()) BLOG(kWarn) << "container " << c.id << ": " << s.error().str();
+    if (!s.ok())
+      log::Write(log::Level::kWarn, std::string("container ") + c.id + ": " + s.error().str());
     Broadcast(c, stream, bytes);
   }
 }
@@ -475,7 +477,8 @@ void Supervisor::ContainerExited(Container& c, int status) {
   std::string record = std::to_string(status) + " " + when + "\n";
   Status saved =
       WriteFileAtomic(ExitPath(options_.dir, c.id), record, 0600, Durability::kProcessCrash);
-  if (!saved.ok()) BLOG(kError) << "container " << c.id << ": " << saved.error().str();
+  if (!saved.ok())
+    log::Write(log::Level::kError, std::string("container ") + c.id + ": " + saved.error().str());
   c.stdin_w.reset();
   std::vector<int> gone;
   for (int s : subscribers_) {

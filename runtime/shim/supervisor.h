@@ -19,15 +19,15 @@
 
 #include "common/error.h"
 #include "common/fd.h"
-#include "runtime/oci/container.h"
 #include "runtime/shim/cri_log.h"
+#include "runtime/shim/fork_ops.h"
 #include "runtime/shim/protocol.h"
 
 namespace berth::shim {
 
 struct SupervisorOptions {
   std::string dir;  // shim.sock, exits/
-  runtime::oci::RuntimeOptions runtime;
+  RuntimeCommand runtime;
 };
 
 class Supervisor {

@@ -73,20 +73,23 @@ Result<std::string> RuntimeService::DoCreateContainer(const v1::CreateContainerR
 
   // Everything below is undone unless the container is fully created.
   std::string dir = store_->ContainerDir(r.id());
+  std::string state_dir = ContainerStateDir(r.id());
   bool done = false;
   std::string mounted;
   std::shared_ptr<void> undo(nullptr, [&](void*) {
     if (done) return;
-    (void)UnmountRootfs(mounted);
+    bool unmounted = UnmountRootfs(mounted).ok();
     (void)oci::DeleteContainer(OciOptions(), r.id(), true);
     (void)shim::Forget(sandbox->shim_dir(), r.id());
     (void)RemoveAll(dir);
+    if (unmounted) (void)RemoveAll(state_dir);  // never through a mounted rootfs
   });
 
-  for (const char* d : {"/rootfs", "/upper", "/work", "/bundle"}) {
-    BERTH_TRY(MkdirAll(dir + d, 0700));
+  for (const std::string& d :
+       {dir + "/upper", dir + "/work", state_dir + "/rootfs", state_dir + "/bundle"}) {
+    BERTH_TRY(MkdirAll(d, 0700));
   }
-  r.set_rootfs(dir + "/rootfs");
+  r.set_rootfs(state_dir + "/rootfs");
   image::OverlayMount overlay = BERTH_TRY_CTX(
       image::MountOverlay(image.lower_dirs, dir + "/upper", dir + "/work", r.rootfs(), false),
       "mount the container's rootfs");
@@ -108,8 +111,11 @@ Result<std::string> RuntimeService::DoCreateContainer(const v1::CreateContainerR
   in.resolv_conf = sandbox->files_dir() + "/resolv.conf";
   in.shm_path = sandbox->shm_path();
   boost::json::object spec = BERTH_TRY(BuildContainerSpec(in));
-  r.set_bundle(dir + "/bundle");
-  BERTH_TRY(WriteFileAtomic(r.bundle() + "/config.json", boost::json::serialize(spec), 0600));
+  r.set_bundle(state_dir + "/bundle");
+  // Read only when the container is created: after a power loss the
+  // container is gone and so is any use for it, so no fsync.
+  BERTH_TRY(WriteFileAtomic(r.bundle() + "/config.json", boost::json::serialize(spec), 0600,
+                            Durability::kProcessCrash));
 
   const std::string& log_dir = sandbox->config().log_directory();
   if (!log_dir.empty() && !config.log_path().empty()) {
@@ -153,7 +159,7 @@ Status RuntimeService::DoStartContainer(const std::string& id_in) {
     if (!now) return Ok();
     now->set_started_at(started_at);
     if (now->state() == v1::CONTAINER_CREATED) now->set_state(v1::CONTAINER_RUNNING);
-    BERTH_TRY(store_->Put(*now));
+    BERTH_TRY(store_->Put(*now, Durability::kProcessCrash));
   }
   Emit(v1::CONTAINER_STARTED_EVENT, *now);
   return Ok();
@@ -230,6 +236,7 @@ Status RuntimeService::DoRemoveContainer(const std::string& id_in) {
     if (!forgot.ok()) BLOG(kWarn) << "container " << id << ": " << forgot.error().str();
   }
   BERTH_TRY(UnmountRootfs(r->rootfs()));
+  BERTH_TRY(RemoveAll(ContainerStateDir(id)));
   BERTH_TRY(store_->RemoveContainer(id));
   Emit(v1::CONTAINER_DELETED_EVENT, *r);
   return Ok();

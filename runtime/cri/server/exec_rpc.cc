@@ -48,7 +48,8 @@ Result<std::string> WriteExecProcess(const ContainerRecord& r,
   process["args"] = std::move(args);
   process["terminal"] = tty;
   std::string path = r.bundle() + "/exec-" + RandomId().substr(0, 16) + ".json";
-  BERTH_TRY(WriteFileAtomic(path, boost::json::serialize(process), 0600));
+  BERTH_TRY(
+      WriteFileAtomic(path, boost::json::serialize(process), 0600, Durability::kProcessCrash));
   return path;
 }
 

@@ -70,7 +70,7 @@ void RuntimeService::ApplyExit(const std::string& id, int wait_status, int64_t f
   if (sandbox) {  // the pause process: the pod is no longer ready
     if (sandbox->ready()) {
       sandbox->set_ready(false);
-      (void)store_->Put(*sandbox);
+      (void)store_->Put(*sandbox, Durability::kProcessCrash);
     }
     return;
   }
@@ -91,7 +91,7 @@ void RuntimeService::ApplyExit(const std::string& id, int wait_status, int64_t f
     } else {
       r->set_reason(code == 0 ? "Completed" : "Error");
     }
-    berth::Status saved = store_->Put(*r);
+    berth::Status saved = store_->Put(*r, Durability::kProcessCrash);
     if (!saved.ok()) BLOG(kError) << "container " << id << ": " << saved.error().str();
   }
   exit_cv_.notify_all();

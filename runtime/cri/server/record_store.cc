@@ -31,13 +31,13 @@ Result<std::map<std::string, Record>> LoadAll(const std::string& dir) {
 }
 
 template <class Record>
-Status Save(const std::string& dir, const Record& record) {
+Status Save(const std::string& dir, const Record& record, Durability durability) {
   BERTH_TRY(MkdirAll(dir, 0700));
   std::string bytes;
   if (!record.SerializeToString(&bytes)) {
     return Error(Errc::kInternal, "serialize record of " + record.id());
   }
-  return WriteFileAtomic(dir + kRecordFile, bytes, 0600);
+  return WriteFileAtomic(dir + kRecordFile, bytes, 0600, durability);
 }
 
 template <class Map>
@@ -149,15 +149,15 @@ std::optional<std::string> RecordStore::ContainerNamed(const std::string& key) c
   return std::nullopt;
 }
 
-Status RecordStore::Put(const SandboxRecord& record) {
-  BERTH_TRY(Save(SandboxDir(record.id()), record));
+Status RecordStore::Put(const SandboxRecord& record, Durability durability) {
+  BERTH_TRY(Save(SandboxDir(record.id()), record, durability));
   std::lock_guard lock(mu_);
   sandboxes_[record.id()] = record;
   return Ok();
 }
 
-Status RecordStore::Put(const ContainerRecord& record) {
-  BERTH_TRY(Save(ContainerDir(record.id()), record));
+Status RecordStore::Put(const ContainerRecord& record, Durability durability) {
+  BERTH_TRY(Save(ContainerDir(record.id()), record, durability));
   std::lock_guard lock(mu_);
   containers_[record.id()] = record;
   return Ok();

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/file.h"
 #include "runtime/cri/server/records.pb.h"
 
 namespace berth::cri {
@@ -39,8 +40,10 @@ class RecordStore {
   std::optional<std::string> SandboxNamed(const std::string& key) const;
   std::optional<std::string> ContainerNamed(const std::string& key) const;
 
-  Status Put(const SandboxRecord& record);
-  Status Put(const ContainerRecord& record);
+  // A record that only describes processes (state, exit) needs no more
+  // than kProcessCrash: after a power loss those processes are gone anyway.
+  Status Put(const SandboxRecord& record, Durability durability = Durability::kPowerLoss);
+  Status Put(const ContainerRecord& record, Durability durability = Durability::kPowerLoss);
   Status RemoveSandbox(const std::string& id);
   Status RemoveContainer(const std::string& id);
 

@@ -150,6 +150,16 @@ class RuntimeService final : public v1::RuntimeService::Service {
 
   oci::RuntimeOptions OciOptions() const;
   std::string PauseRootfs() const { return options_.root + "/cri/pause-rootfs"; }
+  // What a reboot ends along with the processes (bundles, rootfs mount
+  // points, hostname/hosts/resolv.conf, /dev/shm) lives on the run root, a
+  // tmpfs in practice, as containerd keeps its bundles under /run; the
+  // records and writable layers stay on the root.
+  std::string SandboxStateDir(const std::string& id) const {
+    return options_.run_root + "/sandboxes/" + id;
+  }
+  std::string ContainerStateDir(const std::string& id) const {
+    return options_.run_root + "/containers/" + id;
+  }
 
   CriOptions options_;
   ImageResolver images_;

@@ -59,7 +59,10 @@ Result<SandboxFiles> PrepareSandboxFiles(const std::string& dir,
     if (HostNetwork(config) || f.hostname.empty()) f.hostname = buf;
   }
   f.hostname_file = dir + "/hostname";
-  BERTH_TRY(WriteFileAtomic(f.hostname_file, f.hostname + "\n", 0644));
+  // These files serve this sandbox's containers only; a power loss ends
+  // them too, so no fsync.
+  constexpr Durability kDurability = Durability::kProcessCrash;
+  BERTH_TRY(WriteFileAtomic(f.hostname_file, f.hostname + "\n", 0644, kDurability));
 
   f.hosts_file = dir + "/hosts";
   std::string hosts;
@@ -71,13 +74,13 @@ Result<SandboxFiles> PrepareSandboxFiles(const std::string& dir,
         "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n"
         "ff02::2\tip6-allrouters\n";
   }
-  BERTH_TRY(WriteFileAtomic(f.hosts_file, hosts, 0644));
+  BERTH_TRY(WriteFileAtomic(f.hosts_file, hosts, 0644, kDurability));
 
   f.resolv_conf = dir + "/resolv.conf";
   const v1::DNSConfig& dns = config.dns_config();
   bool custom = dns.servers_size() + dns.searches_size() + dns.options_size() > 0;
   std::string resolv = custom ? ResolvConf(dns) : ReadFile("/etc/resolv.conf").value_or("");
-  BERTH_TRY(WriteFileAtomic(f.resolv_conf, resolv, 0644));
+  BERTH_TRY(WriteFileAtomic(f.resolv_conf, resolv, 0644, kDurability));
 
   if (HostIpc(config)) {
     f.shm = "/dev/shm";

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <functional>
+#include <future>
 #include <ranges>
 #include <thread>
 
@@ -90,20 +91,36 @@ Result<std::string> RuntimeService::DoRunPodSandbox(const v1::RunPodSandboxReque
   UndoStack undo;
   std::string dir = store_->SandboxDir(r.id());
   undo.Push([dir] { (void)RemoveAll(dir); });
+  std::string state_dir = SandboxStateDir(r.id());
+  auto shm_released = std::make_shared<bool>(true);
+  undo.Push([state_dir, shm_released] {
+    if (*shm_released) (void)RemoveAll(state_dir);  // never through a mounted /dev/shm
+  });
 
-  SandboxFiles files = BERTH_TRY(PrepareSandboxFiles(dir + "/files", config));
-  undo.Push([shm = files.shm] { (void)ReleaseSandboxShm(shm); });
-  r.set_files_dir(dir + "/files");
+  SandboxFiles files = BERTH_TRY(PrepareSandboxFiles(state_dir, config));
+  *shm_released = false;
+  undo.Push([shm = files.shm, shm_released] { *shm_released = ReleaseSandboxShm(shm).ok(); });
+  r.set_files_dir(state_dir);
   r.set_shm_path(files.shm);
 
+  // CNI ADD, the slowest step (the plugins run one after another), runs
+  // while the shim and the pause container start: those only need the netns.
+  std::shared_future<Result<SandboxRecord>> network;
   if (!HostNetwork(config)) {
     BERTH_TRY(MkdirAll(options_.run_root + "/netns", 0755));
     std::string netns = options_.run_root + "/netns/cni-" + r.id().substr(0, 32);
     BERTH_TRY_CTX(ns::CreatePinnedNetns(netns), "create the pod's network namespace");
     r.set_netns_path(netns);
     undo.Push([netns] { (void)ns::RemovePinnedNetns(netns); });
-    BERTH_TRY(SetUpNetwork(r));
-    undo.Push([this, r]() mutable { (void)TearDownNetwork(r); });
+    network =
+        std::async(std::launch::async, [this, attached = r]() mutable -> Result<SandboxRecord> {
+          BERTH_TRY(SetUpNetwork(attached));
+          return attached;
+        }).share();
+    undo.Push([this, network] {
+      Result<SandboxRecord> attached = network.get();  // waits for ADD to end
+      if (attached.ok()) (void)TearDownNetwork(*attached);
+    });
   }
 
   r.set_shim_dir(BERTH_TRY(StartShim(r)));
@@ -115,6 +132,12 @@ Result<std::string> RuntimeService::DoRunPodSandbox(const v1::RunPodSandboxReque
     (void)RemoveAll(r.shim_dir());
   });
   BERTH_TRY(StartPause(r, files));
+  if (network.valid()) {
+    const Result<SandboxRecord>& attached = network.get();
+    if (!attached.ok()) return attached.error();
+    *r.mutable_pod_ips() = attached->pod_ips();
+    r.set_network_attached(attached->network_attached());
+  }
   r.set_ready(true);
   BERTH_TRY(store_->Put(r));
   undo.Commit();
@@ -166,6 +189,7 @@ Status RuntimeService::DoRemovePodSandbox(const std::string& id_in) {
     BERTH_TRY(RemoveAll(r->shim_dir()));
   }
   BERTH_TRY(ReleaseSandboxShm(r->shm_path()));
+  BERTH_TRY(RemoveAll(SandboxStateDir(r->id())));
   return store_->RemoveSandbox(r->id());
 }
 

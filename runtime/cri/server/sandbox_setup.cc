@@ -105,9 +105,10 @@ Status RuntimeService::StartPause(SandboxRecord& r, const SandboxFiles& files) {
   in.resolv_conf = files.resolv_conf;
   in.oom_score_adj = options_.oom_score_adj;
   boost::json::object spec = BERTH_TRY(BuildSandboxSpec(in));
-  std::string bundle = store_->SandboxDir(r.id()) + "/bundle";
+  std::string bundle = SandboxStateDir(r.id()) + "/bundle";
   BERTH_TRY(MkdirAll(bundle, 0700));
-  BERTH_TRY(WriteFileAtomic(bundle + "/config.json", boost::json::serialize(spec), 0600));
+  BERTH_TRY(WriteFileAtomic(bundle + "/config.json", boost::json::serialize(spec), 0600,
+                            Durability::kProcessCrash));  // as a container's bundle
   shim::CreateRequest create;
   create.id = r.id();
   create.bundle = bundle;
