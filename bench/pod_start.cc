@@ -586,19 +586,24 @@ class ContainerdTarget : public Target {
  public:
   explicit ContainerdTarget(const std::string& dir) : Target("containerd", dir) {}
 
-  // integration/containerd's kit starts containerd with CRI off and its
-  // own config; Restart() relaunches on <dir>/config.toml as it is, so the
-  // bench writes its CRI config there in between (one extra, untimed start).
+  // integration/containerd's kit with the CRI plugin on: the sandbox image
+  // from the local registry, runc, CNI from /usr/lib/cni and our conf dir;
+  // log level info (berth cri logs little at debug).
   Status Start(const Images& images, const Flags& f) override {
     BERTH_TRY(WriteNetwork("cni-bench-c0", "10.88.11.0/24"));
     BERTH_TRY(VolatileState("state", f.state_on_disk));
-    BERTH_TRY(berth::MkdirAll(dir_ + "/runc"));
     berth::integration::ContainerdOptions o;
     o.dir = dir_;
     o.ns = "k8s.io";
+    o.log_level = "info";
+    berth::integration::ContainerdCri& cri = o.cri.emplace();
+    cri.sandbox_image = images.pause;
+    cri.runc_binary = kRunc;
+    cri.cni_bin_dir = kCniBinDir;
+    cri.cni_conf_dir = dir_ + "/net.d";
+    cri.registry_config_path = images.certs_dir;
     containerd_ = BERTH_TRY(berth::integration::Containerd::Start(o));
-    BERTH_TRY(berth::WriteFileAtomic(dir_ + "/config.toml", Config(images), 0600));
-    return containerd_->Restart();
+    return Ok();
   }
   std::string socket() const override { return dir_ + "/containerd.sock"; }
   std::vector<std::string> ImagesToPull(const Images& images) const override {
@@ -634,48 +639,6 @@ class ContainerdTarget : public Target {
   }
 
  private:
-  // As integration/cri-proto's, with pods able to run: the sandbox image
-  // from the local registry, runc (cgroupfs), overlayfs, CNI from
-  // /usr/lib/cni and our conf dir; apparmor off (no profile loaded into the
-  // host's kernel); debug log off (berth cri logs little at debug).
-  std::string Config(const Images& images) const {
-    auto q = [](const std::string& s) { return "\"" + s + "\""; };
-    const std::string cri = "[plugins.\"io.containerd.grpc.v1.cri\"";
-    std::string c;
-    c += "version = 2\n";
-    c += "root = " + q(dir_ + "/root") + "\n";
-    c += "state = " + q(dir_ + "/state") + "\n";
-    c += "disabled_plugins = [\"io.containerd.internal.v1.opt\", "
-         "\"io.containerd.snapshotter.v1.aufs\", \"io.containerd.snapshotter.v1.btrfs\", "
-         "\"io.containerd.snapshotter.v1.devmapper\", \"io.containerd.snapshotter.v1.zfs\"]\n";
-    c += "[grpc]\n  address = " + q(dir_ + "/containerd.sock") + "\n";
-    c += "[ttrpc]\n  address = " + q(dir_ + "/containerd.sock.ttrpc") + "\n";
-    c += "[debug]\n  level = \"info\"\n";
-    c += cri + "]\n";
-    c += "  sandbox_image = " + q(images.pause) + "\n";
-    c += "  restrict_oom_score_adj = true\n";  // no CAP_SYS_RESOURCE on this host
-    c += "  netns_mounts_under_state_dir = true\n";
-    c += "  disable_apparmor = true\n";
-    c += "  stream_server_address = \"127.0.0.1\"\n";
-    c += "  stream_server_port = \"0\"\n";
-    c += cri + ".containerd]\n";
-    c += "  snapshotter = \"overlayfs\"\n";
-    c += "  default_runtime_name = \"runc\"\n";
-    c += cri + ".containerd.runtimes.runc]\n";
-    c += "  runtime_type = \"io.containerd.runc.v2\"\n";
-    c += cri + ".containerd.runtimes.runc.options]\n";
-    c += "  BinaryName = " + q(kRunc) + "\n";
-    c += "  Root = " + q(dir_ + "/runc") + "\n";
-    c += "  SystemdCgroup = false\n";
-    c += cri + ".cni]\n";
-    c += "  bin_dir = " + q(kCniBinDir) + "\n";
-    c += "  conf_dir = " + q(dir_ + "/net.d") + "\n";
-    c += "  max_conf_num = 1\n";
-    c += cri + ".registry]\n";
-    c += "  config_path = " + q(images.certs_dir) + "\n";
-    return c;
-  }
-
   std::unique_ptr<berth::integration::Containerd> containerd_;
 };
 

@@ -24,13 +24,11 @@ constexpr char kCtr[] = "/usr/bin/ctr";
 // Plugins the test does not need and that would write outside the temp
 // directory (opt: /opt/containerd) or fail noisily on this host (the
 // snapshotters for filesystems that are not there). The CRI plugin is off
-// to keep startup fast and away from CNI.
+// unless asked for, to keep startup fast and away from CNI.
+constexpr char kCriPlugin[] = "io.containerd.grpc.v1.cri";
 constexpr const char* kDisabledPlugins[] = {
-    "io.containerd.grpc.v1.cri",
-    "io.containerd.internal.v1.opt",
-    "io.containerd.snapshotter.v1.aufs",
-    "io.containerd.snapshotter.v1.btrfs",
-    "io.containerd.snapshotter.v1.devmapper",
+    "io.containerd.internal.v1.opt",      "io.containerd.snapshotter.v1.aufs",
+    "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.devmapper",
     "io.containerd.snapshotter.v1.zfs",
 };
 
@@ -66,6 +64,7 @@ void SleepMs(int ms) {
 
 std::string ContainerdConfig(const ContainerdOptions& o) {
   std::vector<std::string> disabled;
+  if (!o.cri) disabled.push_back(Quote(kCriPlugin));
   for (const char* p : kDisabledPlugins)
     disabled.push_back(Quote(p));
   std::string c;
@@ -75,7 +74,35 @@ std::string ContainerdConfig(const ContainerdOptions& o) {
   c += "disabled_plugins = [" + Join(disabled, ", ") + "]\n";
   c += "[grpc]\n  address = " + Quote(o.dir + "/containerd.sock") + "\n";
   c += "[ttrpc]\n  address = " + Quote(o.dir + "/containerd.sock.ttrpc") + "\n";
-  c += "[debug]\n  level = \"debug\"\n";
+  c += "[debug]\n  level = " + Quote(o.log_level) + "\n";
+  if (!o.cri) return c;
+  const ContainerdCri& cri = *o.cri;
+  auto or_default = [&](const std::string& path, const char* sub) {
+    return path.empty() ? o.dir + sub : path;
+  };
+  const std::string section = "[plugins." + Quote(kCriPlugin);
+  c += section + "]\n";
+  c += "  sandbox_image = " + Quote(cri.sandbox_image) + "\n";
+  c += "  restrict_oom_score_adj = true\n";
+  c += "  netns_mounts_under_state_dir = true\n";
+  c += "  disable_apparmor = true\n";
+  c += "  stream_server_address = \"127.0.0.1\"\n";
+  c += "  stream_server_port = \"0\"\n";
+  c += section + ".containerd]\n";
+  c += "  snapshotter = \"overlayfs\"\n";
+  c += "  default_runtime_name = \"runc\"\n";
+  c += section + ".containerd.runtimes.runc]\n";
+  c += "  runtime_type = \"io.containerd.runc.v2\"\n";
+  c += section + ".containerd.runtimes.runc.options]\n";
+  if (!cri.runc_binary.empty()) c += "  BinaryName = " + Quote(cri.runc_binary) + "\n";
+  c += "  Root = " + Quote(o.dir + "/runc") + "\n";
+  c += "  SystemdCgroup = false\n";
+  c += section + ".cni]\n";
+  c += "  bin_dir = " + Quote(or_default(cri.cni_bin_dir, "/cni/bin")) + "\n";
+  c += "  conf_dir = " + Quote(or_default(cri.cni_conf_dir, "/cni/net.d")) + "\n";
+  c += "  max_conf_num = 1\n";
+  c += section + ".registry]\n";
+  c += "  config_path = " + Quote(or_default(cri.registry_config_path, "/certs.d")) + "\n";
   return c;
 }
 
@@ -83,6 +110,14 @@ Result<std::unique_ptr<Containerd>> Containerd::Start(const ContainerdOptions& o
   std::unique_ptr<Containerd> c(new Containerd(options));
   BERTH_TRY(MkdirAll(c->fifo_dir(), 0700));
   BERTH_TRY(MkdirAll(c->runc_root(), 0700));
+  if (options.cri) {
+    const ContainerdCri& cri = *options.cri;
+    for (const auto& [path, sub] : {std::pair{cri.cni_bin_dir, "/cni/bin"},
+                                    {cri.cni_conf_dir, "/cni/net.d"},
+                                    {cri.registry_config_path, "/certs.d"}}) {
+      if (path.empty()) BERTH_TRY(MkdirAll(options.dir + sub, 0700));
+    }
+  }
   BERTH_TRY(WriteFile(options.dir + "/config.toml", ContainerdConfig(options), 0600));
   BERTH_TRY(c->Launch());
   BERTH_TRY(c->WaitReady());

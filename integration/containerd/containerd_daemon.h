@@ -1,8 +1,8 @@
 #pragma once
 // A containerd of the test's own (Debian's containerd 1.6): root, state,
-// sockets, FIFOs and runc state all in one temporary directory, the CRI
-// plugin and every plugin that writes outside that directory disabled, debug
-// log to a file. Plus the cleanup containerd needs that a TempDir cannot
+// sockets, FIFOs and runc state all in one temporary directory, every
+// plugin that writes outside that directory disabled, the CRI plugin off
+// unless asked for, log to a file. Plus the cleanup containerd needs that a TempDir cannot
 // give: mounts it leaves under its root and state (overlay snapshots, task
 // rootfs) and the shims it started.
 //
@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,10 +21,24 @@
 
 namespace berth::integration {
 
+// The CRI plugin's settings: runc (cgroupfs) with its root under the
+// containerd dir, overlayfs, streaming on 127.0.0.1 (any port), netns under
+// the state dir, restrict_oom_score_adj (no CAP_SYS_RESOURCE here), no
+// AppArmor profile.
+struct ContainerdCri {
+  std::string sandbox_image = "berth.invalid/pause:unused";  // pulled only to run a pod
+  std::string cni_bin_dir;                                   // "" = <dir>/cni/bin, made empty
+  std::string cni_conf_dir;                                  // "" = <dir>/cni/net.d, made empty
+  std::string registry_config_path;  // hosts.toml tree; "" = <dir>/certs.d, made empty
+  std::string runc_binary;           // "" = runc on PATH
+};
+
 struct ContainerdOptions {
   std::string dir;                // everything containerd writes goes here
   std::string ns = "berth-test";  // the containerd namespace ctr uses
   std::vector<std::string> env;   // NAME=VALUE added to containerd's environment
+  std::string log_level = "debug";
+  std::optional<ContainerdCri> cri;  // the CRI plugin on, with these settings
 };
 
 class Containerd {
@@ -65,7 +80,8 @@ class Containerd {
   pid_t pid_ = -1;
 };
 
-// The containerd config (version 2) for `options`: pure, for reading.
+// The containerd config (version 2) for `options`: pure, for reading (the
+// CRI directories left "" are named, not made).
 std::string ContainerdConfig(const ContainerdOptions& options);
 
 // SIGKILLs the shims whose bundles are under <dir>/state (shim.pid files):

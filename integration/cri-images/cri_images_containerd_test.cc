@@ -8,7 +8,6 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -41,39 +40,6 @@ using image::registry::testing::RegistryProcess;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-constexpr char kContainerd[] = "/usr/bin/containerd";
-
-std::string Quote(const std::string& s) {
-  return "\"" + s + "\"";
-}
-
-// containerd with only what its CRI image service needs, all under `dir`;
-// registry hosts from <dir>/certs.d.
-std::string CriConfig(const std::string& dir) {
-  const std::string cri = "[plugins.\"io.containerd.grpc.v1.cri\"";
-  std::string c = "version = 2\n";
-  c += "root = " + Quote(dir + "/root") + "\n";
-  c += "state = " + Quote(dir + "/state") + "\n";
-  c += "disabled_plugins = [\"io.containerd.internal.v1.opt\", "
-       "\"io.containerd.snapshotter.v1.aufs\", \"io.containerd.snapshotter.v1.btrfs\", "
-       "\"io.containerd.snapshotter.v1.devmapper\", \"io.containerd.snapshotter.v1.zfs\"]\n";
-  c += "[grpc]\n  address = " + Quote(dir + "/containerd.sock") + "\n";
-  c += "[ttrpc]\n  address = " + Quote(dir + "/containerd.sock.ttrpc") + "\n";
-  c += cri + "]\n";
-  c += "  sandbox_image = \"berth.invalid/pause:unused\"\n";
-  c += "  restrict_oom_score_adj = true\n";
-  c += "  netns_mounts_under_state_dir = true\n";
-  c += "  stream_server_address = \"127.0.0.1\"\n";
-  c += "  stream_server_port = \"0\"\n";
-  c += cri + ".cni]\n";
-  c += "  bin_dir = " + Quote(dir + "/cni/bin") + "\n";
-  c += "  conf_dir = " + Quote(dir + "/cni/net.d") + "\n";
-  c += cri + ".containerd.runtimes.runc]\n  runtime_type = \"io.containerd.runc.v2\"\n";
-  c += cri + ".containerd.runtimes.runc.options]\n  Root = " + Quote(dir + "/runc") + "\n";
-  c += cri + ".registry]\n  config_path = " + Quote(dir + "/certs.d") + "\n";
-  return c;
-}
-
 // The registry over plain HTTP for containerd (its hosts.toml directory
 // for "host:port", under both names containerd versions look for).
 Status WriteHostsToml(const std::string& certs_d, const std::string& host) {
@@ -91,7 +57,7 @@ Status WriteHostsToml(const std::string& certs_d, const std::string& host) {
 struct Suite {
   berth::testing::TempDir dir{"berth-cri-vs-ctrd"};
   std::unique_ptr<RegistryProcess> registry;
-  pid_t containerd = -1;
+  std::unique_ptr<Containerd> containerd;
   std::unique_ptr<v1::ImageService::Stub> ctrd;
   std::unique_ptr<cri::ImageService> berth;
   std::unique_ptr<grpc::Server> server;
@@ -118,33 +84,19 @@ struct Suite {
   }
 
   Status StartContainerd() {
-    std::string d = dir / "containerd";
-    for (const char* sub : {"/cni/bin", "/cni/net.d", "/runc", "/certs.d"})
-      BERTH_TRY(MkdirAll(d + sub, 0700));
-    BERTH_TRY(WriteHostsToml(d + "/certs.d", registry->host()));
-    BERTH_TRY(WriteFile(d + "/config.toml", CriConfig(d), 0600));
-    UniqueFd log(::open((d + "/containerd.log").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
-    if (!log) return Error::Sys("open", d + "/containerd.log");
-    std::string config = d + "/config.toml";
-    pid_t pid = ::fork();
-    if (pid < 0) return Error::Sys("fork", kContainerd);
-    if (pid == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (::dup2(log.get(), 1) < 0 || ::dup2(log.get(), 2) < 0) _exit(127);
-      ::execl(kContainerd, kContainerd, "--config", config.c_str(), nullptr);
-      _exit(127);
-    }
-    containerd = pid;
-    ctrd = v1::ImageService::NewStub(grpc::CreateChannel("unix://" + d + "/containerd.sock",
-                                                         grpc::InsecureChannelCredentials()));
+    ContainerdOptions options;
+    options.dir = dir / "containerd";
+    options.cri.emplace().registry_config_path = options.dir + "/certs.d";
+    BERTH_TRY(WriteHostsToml(options.cri->registry_config_path, registry->host()));
+    containerd = BERTH_TRY(Containerd::Start(options));
+    ctrd = v1::ImageService::NewStub(
+        grpc::CreateChannel("unix://" + containerd->socket(), grpc::InsecureChannelCredentials()));
+    // The CRI plugin answers a moment after containerd answers ctr.
     for (int i = 0; i < 300; ++i) {
       grpc::ClientContext ctx;
       ctx.set_deadline(std::chrono::system_clock::now() + seconds(2));
       v1::ImageFsInfoResponse resp;
-      if (PathExists(d + "/containerd.sock") &&
-          ctrd->ImageFsInfo(&ctx, v1::ImageFsInfoRequest(), &resp).ok()) {
-        return Ok();
-      }
+      if (ctrd->ImageFsInfo(&ctx, v1::ImageFsInfoRequest(), &resp).ok()) return Ok();
       std::this_thread::sleep_for(milliseconds(100));
     }
     return Error(Errc::kDeadlineExceeded, "containerd's CRI did not answer within 30 s");
@@ -167,21 +119,12 @@ struct Suite {
     return Ok();
   }
 
-  // SIGTERM, SIGKILL after 10 s; only our own child, by pid.
   void Stop() {
     if (server) server->Shutdown(std::chrono::system_clock::now() + seconds(5));
-    if (containerd > 0) {
-      ::kill(containerd, SIGTERM);
-      bool exited = false;
-      for (int i = 0; i < 100 && !exited; ++i) {
-        exited = ::waitpid(containerd, nullptr, WNOHANG) == containerd;
-        if (!exited) std::this_thread::sleep_for(milliseconds(100));
-      }
-      if (!exited) {
-        ::kill(containerd, SIGKILL);
-        (void)WaitPid(containerd);
-      }
-      containerd = -1;
+    if (containerd) {
+      Status stopped = containerd->Stop();  // SIGTERM, SIGKILL after 10 s
+      EXPECT_TRUE(stopped.ok()) << stopped.error().str();
+      containerd.reset();
     }
     Status unmounted = UnmountUnder(dir.path());
     EXPECT_TRUE(unmounted.ok()) << unmounted.error().str();
@@ -211,7 +154,7 @@ class CriImagesVsContainerdTest : public ::testing::Test {
 
   void SetUp() override {
     BERTH_REQUIRE(berth::testing::IsRoot(), "root");
-    BERTH_REQUIRE(PathExists(kContainerd), "containerd (package containerd)");
+    BERTH_REQUIRE(PathExists("/usr/bin/containerd"), "containerd (package containerd)");
     BERTH_REQUIRE(
         PathExists(berth::testing::BuiltBinary("integration/fixtures/busybox-rootfs/bin/busybox")),
         "the busybox fixture rootfs (target berth_fixture_rootfs)");

@@ -3,17 +3,16 @@
 // generated client and containerd agree on service names, method paths and
 // field numbers for the calls a kubelet makes first.
 //
-// containerd runs with a config of this test's own (integration/containerd's
-// daemon kit keeps CRI disabled): root, state, sockets, runc root, CNI dirs
-// and the debug log all in one temp dir; the CNI conf dir is empty, so the
-// runtime reports NetworkReady=false. No pod is started, so the sandbox
-// image is never pulled.
+// containerd comes from integration/containerd's kit with the CRI plugin
+// on: root, state, sockets, runc root, CNI dirs and the debug log all in
+// one temp dir; the CNI conf dir is empty, so the runtime reports
+// NetworkReady=false. No pod is started, so the sandbox image is never
+// pulled.
 
 #include <fcntl.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -46,43 +45,6 @@ constexpr char kContainerd[] = "/usr/bin/containerd";
 constexpr const char* kExpectedErrors[] = {
     "failed to load cni during init",
 };
-
-std::string Quote(const std::string& s) {
-  return "\"" + s + "\"";
-}
-
-// containerd config v2 with the CRI plugin on and pointed into `dir`.
-std::string CriConfig(const std::string& dir) {
-  const std::string cri = "[plugins.\"io.containerd.grpc.v1.cri\"]";
-  const std::string cri_prefix = "[plugins.\"io.containerd.grpc.v1.cri\".";
-  std::string c;
-  c += "version = 2\n";
-  c += "root = " + Quote(dir + "/root") + "\n";
-  c += "state = " + Quote(dir + "/state") + "\n";
-  // opt writes /opt/containerd; the others are filesystems this host lacks.
-  c += "disabled_plugins = [\"io.containerd.internal.v1.opt\", "
-       "\"io.containerd.snapshotter.v1.aufs\", \"io.containerd.snapshotter.v1.btrfs\", "
-       "\"io.containerd.snapshotter.v1.devmapper\", \"io.containerd.snapshotter.v1.zfs\"]\n";
-  c += "[grpc]\n  address = " + Quote(dir + "/containerd.sock") + "\n";
-  c += "[ttrpc]\n  address = " + Quote(dir + "/containerd.sock.ttrpc") + "\n";
-  c += "[debug]\n  level = \"debug\"\n";
-  c += cri + "\n";
-  c += "  sandbox_image = \"berth.invalid/pause:unused\"\n";
-  c += "  restrict_oom_score_adj = true\n";  // CAP_SYS_RESOURCE is missing here
-  c += "  netns_mounts_under_state_dir = true\n";
-  c += "  stream_server_address = \"127.0.0.1\"\n";
-  c += "  stream_server_port = \"0\"\n";  // any free port
-  c += cri_prefix + "cni]\n";
-  c += "  bin_dir = " + Quote(dir + "/cni/bin") + "\n";
-  c += "  conf_dir = " + Quote(dir + "/cni/net.d") + "\n";
-  c += cri_prefix + "containerd.runtimes.runc]\n";
-  c += "  runtime_type = \"io.containerd.runc.v2\"\n";
-  c += cri_prefix + "containerd.runtimes.runc.options]\n";
-  c += "  Root = " + Quote(dir + "/runc") + "\n";
-  c += cri_prefix + "registry]\n";
-  c += "  config_path = " + Quote(dir + "/certs.d") + "\n";
-  return c;
-}
 
 // One containerd for the whole suite: started once, stopped by pid at the
 // end, its directory removed whatever happened.
@@ -120,82 +82,44 @@ class CriProtoContainerdTest : public ::testing::Test {
   }
 
   static Status Start() {
-    const std::string& dir = dir_->path();
-    for (const char* sub : {"/cni/bin", "/cni/net.d", "/runc", "/certs.d"})
-      BERTH_TRY(MkdirAll(dir + sub, 0700));
-    BERTH_TRY(WriteFile(dir + "/config.toml", CriConfig(dir), 0600));
-    BERTH_TRY(Launch());
-    auto channel = grpc::CreateChannel("unix://" + dir + "/containerd.sock",
-                                       grpc::InsecureChannelCredentials());
+    ContainerdOptions options;
+    options.dir = dir_->path();
+    options.cri.emplace();
+    containerd_ = BERTH_TRY(Containerd::Start(options)).release();
+    auto channel =
+        grpc::CreateChannel("unix://" + containerd_->socket(), grpc::InsecureChannelCredentials());
     runtime_ = v1::RuntimeService::NewStub(channel);
     images_ = v1::ImageService::NewStub(channel);
-    return WaitReady();
-  }
-
-  static Status Launch() {
-    std::string config = dir_->path() + "/config.toml";
-    std::string log = dir_->path() + "/containerd.log";
-    UniqueFd log_fd(::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
-    if (!log_fd) return Error::Sys("open", log);
-    UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-    if (!null) return Error::Sys("open", "/dev/null");
-    const char* argv[] = {kContainerd, "--config", config.c_str(), nullptr};
-    pid_t pid = ::fork();
-    if (pid < 0) return Error::Sys("fork", kContainerd);
-    if (pid == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // if the test dies, containerd goes too
-      if (::dup2(null.get(), 0) < 0 || ::dup2(log_fd.get(), 1) < 0 || ::dup2(log_fd.get(), 2) < 0)
-        _exit(127);
-      ::execv(kContainerd, const_cast<char* const*>(argv));
-      _exit(127);
-    }
-    pid_ = pid;
-    return Ok();
+    return WaitForCri();
   }
 
   // Until the CRI plugin answers Version (it reports "not initialized" for a
-  // moment after the socket appears).
-  static Status WaitReady() {
-    std::string last = "no socket";
+  // moment after containerd answers ctr).
+  static Status WaitForCri() {
+    std::string last;
     for (int i = 0; i < 300; ++i) {  // 30 s
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return Error(Errc::kUnavailable, "containerd exited during startup (" +
-                                             std::to_string(ExitCodeFromWaitStatus(status)) + ")");
-      }
-      if (PathExists(dir_->path() + "/containerd.sock")) {
-        grpc::ClientContext ctx;
-        ctx.set_deadline(std::chrono::system_clock::now() + seconds(2));
-        v1::VersionResponse resp;
-        grpc::Status s = runtime_->Version(&ctx, v1::VersionRequest(), &resp);
-        if (s.ok()) return Ok();
-        last = s.error_message();
-      }
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + seconds(2));
+      v1::VersionResponse resp;
+      grpc::Status s = runtime_->Version(&ctx, v1::VersionRequest(), &resp);
+      if (s.ok()) return Ok();
+      last = s.error_message();
       std::this_thread::sleep_for(milliseconds(100));
     }
     return Error(Errc::kDeadlineExceeded,
                  "containerd's CRI did not answer Version within 30 s; last error: " + last);
   }
 
-  // SIGTERM, SIGKILL after 10 s; reaps. Only our own child, by pid.
   static Status Stop() {
-    if (pid_ <= 0) return Ok();
-    ::kill(pid_, SIGTERM);
-    for (int i = 0; i < 100; ++i) {
-      if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
-        pid_ = -1;
-        return Ok();
-      }
-      std::this_thread::sleep_for(milliseconds(100));
-    }
-    ::kill(pid_, SIGKILL);
-    (void)WaitPid(pid_);
-    pid_ = -1;
-    return Error(Errc::kDeadlineExceeded, "containerd did not exit within 10 s of SIGTERM");
+    if (containerd_ == nullptr) return Ok();
+    Status stopped = containerd_->Stop();
+    delete containerd_;
+    containerd_ = nullptr;
+    return stopped;
   }
 
   static std::string Log() {
+    if (containerd_ != nullptr) return containerd_->Log();
     Result<std::string> text = ReadFile(dir_->path() + "/containerd.log");
     return text.ok() ? *text : "(no log: " + text.error().str() + ")";
   }
@@ -210,7 +134,7 @@ class CriProtoContainerdTest : public ::testing::Test {
 
   static inline testing::TempDir* dir_ = nullptr;
   static inline std::string* startup_error_ = nullptr;
-  static inline pid_t pid_ = -1;
+  static inline Containerd* containerd_ = nullptr;
   static inline std::unique_ptr<v1::RuntimeService::Stub> runtime_;
   static inline std::unique_ptr<v1::ImageService::Stub> images_;
 };
