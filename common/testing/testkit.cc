@@ -1,5 +1,8 @@
 #include "common/testing/testkit.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -52,6 +55,19 @@ std::string SourceDir() {
 
 std::string BuiltBinary(const std::string& relative) {
   return BinaryDir() + "/" + relative;
+}
+
+uint16_t UnusedPort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return 0;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  bool bound = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) == 0 &&
+               ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
+  ::close(fd);
+  return bound ? ntohs(addr.sin_port) : 0;
 }
 
 }  // namespace berth::testing

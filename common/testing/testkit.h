@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <string>
 
 namespace berth::testing {
@@ -46,5 +47,9 @@ class TempDir {
 std::string BinaryDir();
 std::string SourceDir();
 std::string BuiltBinary(const std::string& relative);  // e.g. "cmd/berth"
+
+// A TCP port on 127.0.0.1 that was free a moment ago (bound, then closed),
+// for a server the test starts.
+uint16_t UnusedPort();
 
 }  // namespace berth::testing

@@ -252,8 +252,9 @@ TEST_P(StoreSuite, ReopenKeepsDataRevisionsAndCompaction) {
   ASSERT_OK_AND_ASSIGN(del, store_->Delete("/r/b"));
   ASSERT_TRUE(store_->Compact(del.mod_revision).ok());
   Reopen();
+  // Not reset (a store may spend a revision on recording the compaction).
   ASSERT_OK_AND_ASSIGN(now, store_->CurrentRevision());
-  EXPECT_EQ(now, del.mod_revision);
+  EXPECT_GE(now, del.mod_revision);
   ASSERT_OK_AND_ASSIGN(compacted, store_->CompactedRevision());
   EXPECT_EQ(compacted, del.mod_revision);
   ASSERT_OK_AND_ASSIGN(a, store_->Get("/r/a"));

@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/testing/testkit.h"
 #include "runtime/cri/streaming/backend.h"
 
 namespace berth::cri::streaming::testing {
@@ -73,7 +74,6 @@ class EchoServer {
   std::thread thread_;
 };
 
-// A loopback port nothing listens on.
-uint16_t UnusedPort();
+using berth::testing::UnusedPort;  // common/testing/testkit.h
 
 }  // namespace berth::cri::streaming::testing

@@ -87,13 +87,6 @@ void WriteResponse(Stream& stream, const TestRequest& req, const TestResponse& r
 
 }  // namespace
 
-uint16_t UnusedPort() {
-  uint16_t port = 0;
-  Result<int> fd = Listen(port);
-  if (fd.ok()) ::close(*fd);
-  return port;
-}
-
 std::string TestServer::url() const {
   return std::string(tls_ ? "https" : "http") + "://" + host();
 }

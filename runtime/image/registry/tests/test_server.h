@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/testing/testkit.h"
 #include "runtime/image/registry/http_client.h"
 
 namespace berth::image::registry::testing {
@@ -89,7 +90,6 @@ class TestServer {
   std::vector<TestRequest> requests_;
 };
 
-// A port on 127.0.0.1 with nothing listening (bound, then released).
-uint16_t UnusedPort();
+using berth::testing::UnusedPort;  // common/testing/testkit.h
 
 }  // namespace berth::image::registry::testing
