@@ -3,7 +3,7 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "common/strings.h"
-#include "runtime/image/registry/base64.h"
+#include "common/base64.h"
 #include "runtime/image/registry/registry_error.h"
 #include "runtime/image/registry/www_authenticate.h"
 

@@ -4,7 +4,7 @@
 
 #include "common/file.h"
 #include "common/json.h"
-#include "runtime/image/registry/base64.h"
+#include "common/base64.h"
 
 namespace berth::image::registry {
 

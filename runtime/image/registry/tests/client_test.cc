@@ -11,7 +11,7 @@
 #include "common/file.h"
 #include "common/strings.h"
 #include "common/testing/testkit.h"
-#include "runtime/image/registry/base64.h"
+#include "common/base64.h"
 #include "runtime/image/registry/tests/test_server.h"
 
 namespace berth::image::registry {

@@ -1,8 +1,8 @@
-#include "runtime/image/registry/base64.h"
+#include "common/base64.h"
 
 #include <cstdint>
 
-namespace berth::image::registry {
+namespace berth {
 namespace {
 
 constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -63,4 +63,4 @@ std::optional<std::string> Base64Decode(std::string_view text) {
   return out;
 }
 
-}  // namespace berth::image::registry
+}  // namespace berth

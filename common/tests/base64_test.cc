@@ -1,8 +1,8 @@
-#include "runtime/image/registry/base64.h"
+#include "common/base64.h"
 
 #include <gtest/gtest.h>
 
-namespace berth::image::registry {
+namespace berth {
 namespace {
 
 TEST(Base64Test, RoundTrips) {
@@ -21,4 +21,4 @@ TEST(Base64Test, RejectsGarbage) {
 }
 
 }  // namespace
-}  // namespace berth::image::registry
+}  // namespace berth

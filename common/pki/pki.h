@@ -1,0 +1,55 @@
+#pragma once
+// X.509 for the cluster: a self-signed CA, certificates it issues (server,
+// client, both; names, organizations, DNS and IP SANs), and reading one
+// back. Keys are ECDSA P-256, PEM-encoded (PKCS#8), as kubeadm can also
+// use; every Kubernetes client and server accepts them.
+//
+// The API identity conventions ride on the subject: CN is the user, each O
+// a group (system:masters, system:nodes).
+
+#include <chrono>
+#include <ctime>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+
+namespace berth::pki {
+
+struct Credential {
+  std::string cert_pem;
+  std::string key_pem;
+};
+
+struct CertSpec {
+  std::string common_name;
+  std::vector<std::string> organizations;
+  std::vector<std::string> dns_names;
+  std::vector<std::string> ip_addresses;  // IPv4 or IPv6 literals
+  bool server_auth = false;
+  bool client_auth = false;
+  std::chrono::seconds validity = std::chrono::hours(24 * 365);
+};
+
+// A CA valid for `validity`, its subject CN `common_name`.
+Result<Credential> SelfSignedCa(const std::string& common_name,
+                                std::chrono::seconds validity = std::chrono::hours(24 * 3650));
+// A certificate for a fresh key, signed by `ca`.
+Result<Credential> Issue(const Credential& ca, const CertSpec& spec);
+
+struct CertInfo {
+  std::string common_name;
+  std::vector<std::string> organizations;
+  std::vector<std::string> dns_names;
+  std::vector<std::string> ip_addresses;
+  bool is_ca = false;
+  std::time_t not_before = 0;
+  std::time_t not_after = 0;
+};
+
+// The first certificate in `pem`.
+Result<CertInfo> Inspect(const std::string& pem);
+// Whether the first certificate in `pem` chains to `ca_pem` and is valid now.
+Status Verify(const std::string& pem, const std::string& ca_pem);
+
+}  // namespace berth::pki
