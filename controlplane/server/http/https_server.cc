@@ -1,0 +1,306 @@
+#include "controlplane/server/http/https_server.h"
+
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <list>
+#include <mutex>
+#include <thread>
+
+#include "common/log.h"
+#include "common/pki/pki.h"
+#include "controlplane/server/http/beast.h"
+
+namespace berth::controlplane::http {
+namespace {
+
+using TlsStream = ssl::stream<tcp::socket>;
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+Error NetError(const std::string& what, const beast::error_code& ec) {
+  return Error(Errc::kUnavailable, what + ": " + ec.message());
+}
+
+PeerCertificate ReadPeer(SSL* ssl) {
+  PeerCertificate peer;
+  X509* cert = SSL_get1_peer_certificate(ssl);
+  if (cert == nullptr) return peer;
+  BIO* bio = BIO_new(BIO_s_mem());
+  std::string pem;
+  if (bio != nullptr && PEM_write_bio_X509(bio, cert) == 1) {
+    char* data = nullptr;
+    long n = BIO_get_mem_data(bio, &data);  // NOLINT(google-runtime-int): OpenSSL's type
+    pem.assign(data, static_cast<size_t>(n));
+  }
+  BIO_free(bio);
+  X509_free(cert);
+  Result<pki::CertInfo> info = pki::Inspect(pem);
+  if (!info.ok()) return peer;
+  peer.verified = SSL_get_verify_result(ssl) == X509_V_OK;
+  peer.common_name = info->common_name;
+  peer.organizations = info->organizations;
+  return peer;
+}
+
+class StreamResponse : public Response {
+ public:
+  StreamResponse(TlsStream& stream, unsigned version, bool keep_alive)
+      : stream_(stream), version_(version), keep_alive_(keep_alive) {}
+
+  Status Send(int status, const std::string& content_type, std::string body,
+              const std::vector<std::pair<std::string, std::string>>& headers) override {
+    if (started_) return Error(Errc::kFailedPrecondition, "response already started");
+    started_ = true;
+    bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(status), version_};
+    res.set(bhttp::field::content_type, content_type);
+    for (const auto& [name, value] : headers)
+      res.set(name, value);
+    res.keep_alive(keep_alive_);
+    res.body() = std::move(body);
+    res.prepare_payload();
+    beast::error_code ec;
+    bhttp::write(stream_, res, ec);
+    if (ec) return Broken(NetError("write response", ec));
+    complete_ = true;
+    return Ok();
+  }
+
+  Status StartStream(int status, const std::string& content_type) override {
+    if (started_) return Error(Errc::kFailedPrecondition, "response already started");
+    started_ = true;
+    bhttp::response<bhttp::empty_body> res{static_cast<bhttp::status>(status), version_};
+    res.set(bhttp::field::content_type, content_type);
+    res.set(bhttp::field::transfer_encoding, "chunked");
+    res.keep_alive(keep_alive_);
+    bhttp::response_serializer<bhttp::empty_body> sr{res};
+    beast::error_code ec;
+    bhttp::write_header(stream_, sr, ec);
+    if (ec) return Broken(NetError("write response header", ec));
+    return Ok();
+  }
+
+  Status WriteChunk(std::string_view data) override {
+    if (data.empty()) return Ok();  // an empty chunk would end the body
+    beast::error_code ec;
+    net::write(stream_, bhttp::make_chunk(net::const_buffer(data.data(), data.size())), ec);
+    if (ec) return Broken(NetError("write chunk", ec));
+    return Ok();
+  }
+
+  Status EndStream() override {
+    beast::error_code ec;
+    net::write(stream_, bhttp::make_chunk_last(), ec);
+    if (ec) return Broken(NetError("end chunked response", ec));
+    complete_ = true;
+    return Ok();
+  }
+
+  bool started() const { return started_; }
+  // The connection can carry another request.
+  bool reusable() const { return complete_ && !broken_ && keep_alive_; }
+
+ private:
+  Error Broken(Error e) {
+    broken_ = true;
+    return e;
+  }
+
+  TlsStream& stream_;
+  unsigned version_;
+  bool keep_alive_;
+  bool started_ = false;
+  bool complete_ = false;
+  bool broken_ = false;
+};
+
+}  // namespace
+
+std::string Request::Header(const std::string& name) const {
+  auto it = headers.find(name);
+  return it == headers.end() ? std::string() : it->second;
+}
+
+struct HttpsServer::Impl {
+  struct Connection {
+    int fd = -1;
+    std::thread thread;
+    std::atomic<bool> done{false};
+  };
+
+  ServerOptions options;
+  Handler handler;
+  net::io_context io;
+  ssl::context tls{ssl::context::tls_server};
+  tcp::acceptor acceptor{io};
+  std::thread accept_thread;
+  std::mutex mu;
+  std::list<std::shared_ptr<Connection>> connections;
+  bool stopping = false;
+
+  void AcceptLoop() {
+    for (;;) {
+      tcp::socket socket(io);
+      beast::error_code ec;
+      acceptor.accept(socket, ec);
+      std::lock_guard lock(mu);
+      if (stopping) return;
+      Reap();
+      if (ec) continue;
+      auto c = std::make_shared<Connection>();
+      c->fd = socket.native_handle();
+      timeval idle{static_cast<time_t>(options.idle_timeout.count()), 0};
+      ::setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof idle);
+      connections.push_back(c);
+      c->thread = std::thread([this, c, s = std::move(socket)]() mutable {
+        Serve(std::move(s), *c);
+        c->done = true;
+      });
+    }
+  }
+
+  // Joins the threads of connections that have ended; under mu.
+  void Reap() {
+    for (auto it = connections.begin(); it != connections.end();) {
+      if ((*it)->done) {
+        (*it)->thread.join();
+        it = connections.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+
+  void Serve(tcp::socket socket, Connection& c) {
+    TlsStream stream(std::move(socket), tls);
+    // Before the stream closes the fd, Stop must stop shutting it down: the
+    // number may be reused at once.
+    struct Forget {
+      Impl* impl;
+      Connection& c;
+      ~Forget() {
+        std::lock_guard lock(impl->mu);
+        c.fd = -1;
+      }
+    };
+    beast::error_code ec;
+    Forget forget{this, c};  // destroyed before `stream`
+    stream.handshake(ssl::stream_base::server, ec);
+    if (ec) return;
+    PeerCertificate peer = ReadPeer(stream.native_handle());
+    beast::flat_buffer buffer;
+    for (;;) {
+      bhttp::request_parser<bhttp::string_body> parser;
+      parser.body_limit(options.max_body_bytes);
+      bhttp::read(stream, buffer, parser, ec);
+      if (ec == bhttp::error::body_limit) {
+        (void)StreamResponse(stream, 11, false)
+            .Send(413, "text/plain",
+                  "request body larger than " + std::to_string(options.max_body_bytes) + " bytes\n",
+                  {});
+        break;
+      }
+      if (ec) break;  // closed, timed out or not HTTP
+      bhttp::request<bhttp::string_body>& msg = parser.get();
+      Request req;
+      req.method = std::string(msg.method_string());
+      req.target = std::string(msg.target());
+      size_t q = req.target.find('?');
+      req.path = req.target.substr(0, q);
+      req.query = q == std::string::npos ? "" : req.target.substr(q + 1);
+      for (const auto& field : msg) {
+        req.headers[Lower(field.name_string())] = std::string(field.value());
+      }
+      req.body = std::move(msg.body());
+      req.peer = peer;
+      StreamResponse resp(stream, msg.version(), msg.keep_alive());
+      handler(req, resp);
+      if (!resp.started()) {
+        BLOG(kError) << req.method << " " << req.path << ": the handler sent no response";
+        (void)resp.Send(500, "text/plain", "no response\n", {});
+      }
+      if (!resp.reusable()) break;
+    }
+    stream.shutdown(ec);  // close_notify; errors do not matter any more
+  }
+};
+
+HttpsServer::HttpsServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+HttpsServer::~HttpsServer() {
+  Stop();
+}
+
+Result<std::unique_ptr<HttpsServer>> HttpsServer::Start(ServerOptions options, Handler handler) {
+  auto impl = std::make_unique<Impl>();
+  impl->options = std::move(options);
+  impl->handler = std::move(handler);
+  const ServerOptions& o = impl->options;
+  std::string where = o.bind_address + ":" + std::to_string(o.port);
+  beast::error_code ec;
+  impl->tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                        ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+  impl->tls.use_certificate_chain(net::buffer(o.cert_pem), ec);
+  if (ec) return Error(Errc::kInvalidArgument, "serving certificate: " + ec.message());
+  impl->tls.use_private_key(net::buffer(o.key_pem), ssl::context::pem, ec);
+  if (ec) return Error(Errc::kInvalidArgument, "serving key: " + ec.message());
+  if (!o.client_ca_pem.empty()) {
+    impl->tls.add_certificate_authority(net::buffer(o.client_ca_pem), ec);
+    if (ec) return Error(Errc::kInvalidArgument, "client CA: " + ec.message());
+    // Requested, not required; a certificate that does not verify is
+    // reported as such (PeerCertificate::verified), not refused here.
+    impl->tls.set_verify_mode(ssl::verify_peer);
+    impl->tls.set_verify_callback([](bool, ssl::verify_context&) { return true; });
+  }
+  net::ip::address address = net::ip::make_address(o.bind_address, ec);
+  if (ec)
+    return Error(Errc::kInvalidArgument, "--bind-address " + o.bind_address + ": " + ec.message());
+  tcp::endpoint endpoint(address, o.port);
+  impl->acceptor.open(endpoint.protocol(), ec);
+  if (!ec) impl->acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) impl->acceptor.bind(endpoint, ec);
+  if (!ec) impl->acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) return Error(Errc::kUnavailable, "listen on " + where + ": " + ec.message());
+  Impl* raw = impl.get();
+  impl->accept_thread = std::thread([raw] { raw->AcceptLoop(); });
+  return std::unique_ptr<HttpsServer>(new HttpsServer(std::move(impl)));
+}
+
+uint16_t HttpsServer::port() const {
+  beast::error_code ec;
+  tcp::endpoint endpoint = impl_->acceptor.local_endpoint(ec);
+  return ec ? 0 : endpoint.port();
+}
+
+void HttpsServer::Stop() {
+  if (!impl_) return;
+  {
+    std::lock_guard lock(impl_->mu);
+    if (impl_->stopping) return;
+    impl_->stopping = true;
+    // shutdown(2) wakes the blocked accept and every blocked read.
+    ::shutdown(impl_->acceptor.native_handle(), SHUT_RDWR);
+    for (const auto& c : impl_->connections) {
+      if (c->fd >= 0) ::shutdown(c->fd, SHUT_RDWR);
+    }
+  }
+  if (impl_->accept_thread.joinable()) impl_->accept_thread.join();
+  std::list<std::shared_ptr<Impl::Connection>> connections;
+  {
+    std::lock_guard lock(impl_->mu);
+    connections.swap(impl_->connections);
+  }
+  for (const auto& c : connections)
+    c->thread.join();
+  beast::error_code ec;
+  impl_->acceptor.close(ec);
+}
+
+}  // namespace berth::controlplane::http
