@@ -14,6 +14,7 @@
 namespace berth::cli {
 int RunImage(const std::vector<std::string>& args);
 int RunCri(const std::vector<std::string>& args);
+int RunServer(const std::vector<std::string>& args);
 }  // namespace berth::cli
 
 namespace {
@@ -26,6 +27,7 @@ int Usage(FILE* out) {
                "  image     pull, list, import and export images\n"
                "  run       run a container from an image in the foreground\n"
                "  runtime   the OCI runtime, runc-compatible (also installed as berth-runc)\n"
+               "  server    the control plane's apiserver (HTTPS, SQLite or etcd)\n"
                "  version   print the version and the commit it was built from\n");
   return out == stderr ? 2 : 0;
 }
@@ -43,6 +45,7 @@ int main(int argc, char** argv) {
   if (command == "image") return berth::cli::image::ImageMain(rest);
   if (command == "run") return berth::cli::RunImage(rest);
   if (command == "cri") return berth::cli::RunCri(rest);
+  if (command == "server") return berth::cli::RunServer(rest);
   if (command == "version" || command == "--version") {
     std::printf("berth %s\ncommit: %s\n", BERTH_VERSION, BERTH_GIT_COMMIT);
     return 0;

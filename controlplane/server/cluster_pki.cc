@@ -122,10 +122,13 @@ Result<ClusterPki> EnsureClusterPki(const ClusterPkiOptions& options) {
   out.admin = BERTH_TRY(EnsureLeaf(out.pki_dir + "/admin", out.ca, admin));
 
   out.admin_kubeconfig = options.data_dir + "/admin.kubeconfig";
-  BERTH_TRY(WriteFileAtomic(
-      out.admin_kubeconfig,
-      Kubeconfig(options.server_url, out.ca.cert_pem, out.admin, "kubernetes-admin"), 0600));
   return out;
+}
+
+Status WriteAdminKubeconfig(const ClusterPki& pki, const std::string& server_url) {
+  return WriteFileAtomic(pki.admin_kubeconfig,
+                         Kubeconfig(server_url, pki.ca.cert_pem, pki.admin, "kubernetes-admin"),
+                         0600);
 }
 
 }  // namespace berth::controlplane

@@ -11,7 +11,8 @@
 //                                       for kubelets (O=system:masters)
 //   admin.crt, admin.key                CN=kubernetes-admin, O=system:masters
 //
-// and <data-dir>/admin.kubeconfig for kubectl. A certificate that no longer
+// and, once the server knows its URL, <data-dir>/admin.kubeconfig for
+// kubectl (WriteAdminKubeconfig). A certificate that no longer
 // verifies against the CA, or a serving certificate that lacks a SAN now
 // asked for, is issued again; the CA is never replaced.
 
@@ -25,7 +26,6 @@ namespace berth::controlplane {
 
 struct ClusterPkiOptions {
   std::string data_dir;
-  std::string server_url;                      // https://127.0.0.1:6443, in the kubeconfig
   std::vector<std::string> serving_ips;        // besides 127.0.0.1 and ::1
   std::vector<std::string> serving_dns_names;  // besides localhost and kubernetes.*
 };
@@ -36,10 +36,12 @@ struct ClusterPki {
   pki::Credential kubelet_client;
   pki::Credential admin;
   std::string pki_dir;
-  std::string admin_kubeconfig;  // path
+  std::string admin_kubeconfig;  // <data-dir>/admin.kubeconfig
 };
 
 Result<ClusterPki> EnsureClusterPki(const ClusterPkiOptions& options);
+// Writes pki.admin_kubeconfig for `server_url` (https://host:port).
+Status WriteAdminKubeconfig(const ClusterPki& pki, const std::string& server_url);
 
 // A kubeconfig (clientcmd v1) for one cluster and one client certificate.
 std::string Kubeconfig(const std::string& server_url, const std::string& ca_pem,

@@ -19,10 +19,10 @@ TEST(ClusterPkiTest, FirstStartMakesTheCredentialsAndAKubeconfig) {
   testing::TempDir dir("berth-pki");
   ClusterPkiOptions options;
   options.data_dir = dir.path();
-  options.server_url = "https://127.0.0.1:6443";
   options.serving_ips = {"10.96.0.1", "192.0.2.7"};
   Result<ClusterPki> made = EnsureClusterPki(options);
   ASSERT_TRUE(made.ok()) << made.error().str();
+  ASSERT_TRUE(WriteAdminKubeconfig(*made, "https://127.0.0.1:6443").ok());
 
   for (const char* f : {"ca", "apiserver", "apiserver-kubelet-client", "admin"}) {
     EXPECT_TRUE(PathExists(made->pki_dir + "/" + f + ".crt")) << f;
@@ -56,7 +56,6 @@ TEST(ClusterPkiTest, ARestartKeepsTheCaAndReissuesOnlyWhatChanged) {
   testing::TempDir dir("berth-pki");
   ClusterPkiOptions options;
   options.data_dir = dir.path();
-  options.server_url = "https://127.0.0.1:6443";
   Result<ClusterPki> first = EnsureClusterPki(options);
   ASSERT_TRUE(first.ok()) << first.error().str();
   Result<ClusterPki> again = EnsureClusterPki(options);
@@ -82,7 +81,6 @@ TEST(ClusterPkiTest, ACorruptCaIsAnErrorNamingTheFile) {
   ASSERT_TRUE(WriteFile(dir.path() + "/pki/ca.key", "garbage").ok());
   ClusterPkiOptions options;
   options.data_dir = dir.path();
-  options.server_url = "https://127.0.0.1:6443";
   Result<ClusterPki> made = EnsureClusterPki(options);
   ASSERT_FALSE(made.ok());
   EXPECT_NE(made.error().str().find("pki/ca.crt"), std::string::npos) << made.error().str();

@@ -4,11 +4,11 @@
 
 #include <atomic>
 #include <chrono>
-#include <optional>
 #include <thread>
 
 #include "common/pki/pki.h"
 #include "controlplane/server/http/beast.h"
+#include "controlplane/server/tests/tls_client.h"
 
 namespace berth::controlplane::http {
 namespace {
@@ -33,41 +33,6 @@ Pki MakePki() {
   p.stranger = pki::Issue(pki::SelfSignedCa("other-ca").value(), alice).value();
   return p;
 }
-
-// A TLS client on one kept-alive connection.
-class Client {
- public:
-  Client(uint16_t port, const Pki& p, const pki::Credential* cert) {
-    tls_.add_certificate_authority(net::buffer(p.ca.cert_pem));
-    tls_.set_verify_mode(ssl::verify_peer);
-    if (cert != nullptr) {
-      tls_.use_certificate_chain(net::buffer(cert->cert_pem));
-      tls_.use_private_key(net::buffer(cert->key_pem), ssl::context::pem);
-    }
-    // After the context is set up: a stream takes its settings when made.
-    stream_.emplace(io_, tls_);
-    stream_->next_layer().connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
-    stream_->handshake(ssl::stream_base::client);
-  }
-
-  bhttp::response<bhttp::string_body> Do(bhttp::verb verb, const std::string& target,
-                                         std::string body = "") {
-    bhttp::request<bhttp::string_body> req{verb, target, 11};
-    req.set(bhttp::field::host, "127.0.0.1");
-    req.body() = std::move(body);
-    req.prepare_payload();
-    bhttp::write(*stream_, req);
-    bhttp::response<bhttp::string_body> res;
-    bhttp::read(*stream_, buffer_, res);
-    return res;
-  }
-
- private:
-  net::io_context io_;
-  ssl::context tls_{ssl::context::tls_client};
-  std::optional<ssl::stream<tcp::socket>> stream_;
-  beast::flat_buffer buffer_;
-};
 
 class HttpsServerTest : public ::testing::Test {
  protected:
@@ -115,7 +80,7 @@ class HttpsServerTest : public ::testing::Test {
 };
 
 TEST_F(HttpsServerTest, ClientCertificateNamesTheUserAndGroups) {
-  Client c(server_->port(), pki_, &pki_.alice);
+  TlsClient c(server_->port(), pki_.ca.cert_pem, &pki_.alice);
   auto res = c.Do(bhttp::verb::get, "/api/v1/pods?watch=1");
   EXPECT_EQ(res.result_int(), 200);
   EXPECT_EQ(res.body(), "GET /api/v1/pods ?watch=1 alice,devs,ops verified 0");
@@ -126,15 +91,15 @@ TEST_F(HttpsServerTest, ClientCertificateNamesTheUserAndGroups) {
 }
 
 TEST_F(HttpsServerTest, NoOrAForeignCertificateIsNotVerified) {
-  Client anonymous(server_->port(), pki_, nullptr);
+  TlsClient anonymous(server_->port(), pki_.ca.cert_pem, nullptr);
   EXPECT_EQ(anonymous.Do(bhttp::verb::get, "/version").body(), "GET /version ?  unverified 0");
-  Client stranger(server_->port(), pki_, &pki_.stranger);
+  TlsClient stranger(server_->port(), pki_.ca.cert_pem, &pki_.stranger);
   EXPECT_EQ(stranger.Do(bhttp::verb::get, "/version").body(),
             "GET /version ? alice,devs,ops unverified 0");
 }
 
 TEST_F(HttpsServerTest, ChunkedStreamArrivesWhole) {
-  Client c(server_->port(), pki_, &pki_.alice);
+  TlsClient c(server_->port(), pki_.ca.cert_pem, &pki_.alice);
   auto res = c.Do(bhttp::verb::get, "/stream");
   EXPECT_EQ(res.result_int(), 200);
   EXPECT_EQ(res[bhttp::field::transfer_encoding], "chunked");
@@ -143,7 +108,7 @@ TEST_F(HttpsServerTest, ChunkedStreamArrivesWhole) {
 }
 
 TEST_F(HttpsServerTest, AnOversizedBodyIs413) {
-  Client c(server_->port(), pki_, &pki_.alice);
+  TlsClient c(server_->port(), pki_.ca.cert_pem, &pki_.alice);
   auto res = c.Do(bhttp::verb::post, "/big", std::string(4096, 'x'));
   EXPECT_EQ(res.result_int(), 413);
 }
@@ -151,7 +116,7 @@ TEST_F(HttpsServerTest, AnOversizedBodyIs413) {
 TEST_F(HttpsServerTest, StopEndsStreamsThatNeverFinish) {
   std::thread client([&] {
     try {
-      Client c(server_->port(), pki_, &pki_.alice);
+      TlsClient c(server_->port(), pki_.ca.cert_pem, &pki_.alice);
       c.Do(bhttp::verb::get, "/forever");
     } catch (const std::exception&) {
       // the server went away mid-stream, as intended

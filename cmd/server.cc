@@ -1,0 +1,67 @@
+// `berth server`: the bundled control plane's apiserver (controlplane/).
+
+#include <signal.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "cmd/flags.h"
+#include "common/log.h"
+#include "controlplane/server/apiserver.h"
+
+namespace berth::cli {
+
+int RunServer(const std::vector<std::string>& args) {
+  controlplane::ApiServerOptions o;
+  int port = o.secure_port;
+  FlagSet flags("server");
+  flags.String("data-dir", &o.data_dir, "state: PKI, kubeconfig, the SQLite store");
+  flags.String("bind-address", &o.bind_address, "address to serve HTTPS on");
+  flags.Int("secure-port", &port, "HTTPS port (0 = any free port)");
+  flags.String("service-cluster-ip-range", &o.service_cluster_ip_range,
+               "CIDR for Service cluster IPs");
+  flags.String("service-node-port-range", &o.service_node_port_range, "NodePort range");
+  flags.String("datastore-endpoint", &o.datastore_endpoint,
+               "\"\" or sqlite://<path> (SQLite), http(s)://host:port (etcd v3)");
+  flags.String("token-auth-file", &o.token_auth_file, "static bearer tokens (CSV)");
+  flags.String("advertise-host", &o.advertise_host, "host name in the admin kubeconfig");
+  Result<std::vector<std::string>> rest = flags.Parse(args);
+  if (!rest.ok()) {
+    std::fprintf(stderr, "berth server: %s\n%s", rest.error().str().c_str(), flags.Usage().c_str());
+    return 2;
+  }
+  if (!rest->empty()) {
+    std::fprintf(stderr, "berth server: unexpected argument \"%s\"\n", rest->front().c_str());
+    return 2;
+  }
+  if (port < 0 || port > 65535) {
+    std::fprintf(stderr, "berth server: --secure-port %d is not a port\n", port);
+    return 2;
+  }
+  o.secure_port = static_cast<uint16_t>(port);
+  log::Configure({log::Level::kInfo, log::Format::kText, 2, false});
+  ::signal(SIGPIPE, SIG_IGN);
+  // SIGINT/SIGTERM are waited for, not handled asynchronously; blocked
+  // before any thread starts so that every thread inherits the mask.
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  ::pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+
+  Result<std::unique_ptr<controlplane::ApiServer>> server = controlplane::ApiServer::Start(o);
+  if (!server.ok()) {
+    std::fprintf(stderr, "berth server: %s\n", server.error().str().c_str());
+    return 1;
+  }
+  std::printf("berth server: serving on https://%s:%u\nadmin kubeconfig: %s\n",
+              o.bind_address.c_str(), (*server)->port(), (*server)->admin_kubeconfig().c_str());
+  std::fflush(stdout);
+  int signal = 0;
+  ::sigwait(&stop, &signal);
+  (*server)->Stop();
+  return 0;
+}
+
+}  // namespace berth::cli

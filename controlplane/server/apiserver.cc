@@ -1,0 +1,189 @@
+#include "controlplane/server/apiserver.h"
+
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+
+#include <boost/json.hpp>
+
+#include "common/file.h"
+#include "common/log.h"
+#include "controlplane/server/api/status.h"
+#include "controlplane/server/authn.h"
+#include "controlplane/storage/etcd_store.h"
+#include "controlplane/storage/sqlite_store.h"
+#include "generated/version.h"
+
+namespace berth::controlplane {
+namespace {
+
+// The host's own addresses, for the serving certificate's SANs.
+std::vector<std::string> HostAddresses() {
+  std::vector<std::string> out;
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) return out;
+  for (ifaddrs* a = list; a != nullptr; a = a->ifa_next) {
+    if (a->ifa_addr == nullptr || (a->ifa_flags & IFF_LOOPBACK) != 0) continue;
+    char text[INET6_ADDRSTRLEN] = {};
+    if (a->ifa_addr->sa_family == AF_INET) {
+      inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr, text, sizeof text);
+    } else if (a->ifa_addr->sa_family == AF_INET6) {
+      const in6_addr& addr = reinterpret_cast<sockaddr_in6*>(a->ifa_addr)->sin6_addr;
+      if (IN6_IS_ADDR_LINKLOCAL(&addr)) continue;
+      inet_ntop(AF_INET6, &addr, text, sizeof text);
+    } else {
+      continue;
+    }
+    out.emplace_back(text);
+  }
+  ::freeifaddrs(list);
+  return out;
+}
+
+Status CheckNodePortRange(const std::string& range) {
+  unsigned lo = 0, hi = 0;
+  char tail = 0;
+  if (std::sscanf(range.c_str(), "%u-%u%c", &lo, &hi, &tail) != 2 || lo == 0 || lo > hi ||
+      hi > 65535) {
+    return Error(Errc::kInvalidArgument, "--service-node-port-range `" + range +
+                                             "`: want <first>-<last>, e.g. 30000-32767");
+  }
+  return Ok();
+}
+
+Result<std::unique_ptr<storage::Store>> OpenStore(const ApiServerOptions& o) {
+  const std::string& endpoint = o.datastore_endpoint;
+  if (endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
+    storage::EtcdStoreOptions etcd;
+    etcd.endpoint = endpoint;
+    etcd.key_prefix = "/registry";
+    return Result<std::unique_ptr<storage::Store>>(
+        BERTH_TRY_CTX(storage::EtcdStore::Open(etcd), "--datastore-endpoint " + endpoint));
+  }
+  storage::SqliteStoreOptions sqlite;
+  if (endpoint.empty()) {
+    BERTH_TRY(MkdirAll(o.data_dir + "/db", 0700));
+    sqlite.path = o.data_dir + "/db/state.db";
+  } else if (endpoint.starts_with("sqlite://")) {
+    sqlite.path = endpoint.substr(std::string("sqlite://").size());
+  } else {
+    return Error(Errc::kInvalidArgument, "--datastore-endpoint `" + endpoint +
+                                             "`: want http(s)://host:port (etcd) or sqlite://path");
+  }
+  return Result<std::unique_ptr<storage::Store>>(
+      BERTH_TRY_CTX(storage::SqliteStore::Open(sqlite), "--datastore-endpoint " + sqlite.path));
+}
+
+std::string VersionJson() {
+  boost::json::object v;
+  v["major"] = kKubernetesMajor;
+  v["minor"] = kKubernetesMinor;
+  v["gitVersion"] =
+      std::string("v") + kKubernetesMajor + "." + kKubernetesMinor + ".0+berth-" + BERTH_VERSION;
+  v["gitCommit"] = BERTH_GIT_COMMIT;
+  v["gitTreeState"] = "clean";
+  v["buildDate"] = "1970-01-01T00:00:00Z";
+  v["goVersion"] = "none (C++)";
+  v["compiler"] = "gcc";
+  v["platform"] = "linux/amd64";
+  return boost::json::serialize(v);
+}
+
+void Reply(http::Response& w, const api::ApiStatus& status) {
+  (void)w.Send(status.code, "application/json", api::StatusJson(status));
+}
+
+}  // namespace
+
+Result<std::string> FirstServiceIp(const std::string& cidr) {
+  auto bad = [&](const std::string& why) {
+    return Error(Errc::kInvalidArgument, "--service-cluster-ip-range `" + cidr + "`: " + why);
+  };
+  size_t slash = cidr.find('/');
+  if (slash == std::string::npos) return bad("want <address>/<prefix length>");
+  std::string base = cidr.substr(0, slash);
+  int bits = std::atoi(cidr.c_str() + slash + 1);
+  in_addr v4{};
+  if (inet_pton(AF_INET, base.c_str(), &v4) == 1) {
+    if (bits < 8 || bits > 30) return bad("an IPv4 prefix length must be 8-30");
+    uint32_t mask = bits == 0 ? 0 : ~uint32_t{0} << (32 - bits);
+    uint32_t first = (ntohl(v4.s_addr) & mask) + 1;
+    in_addr out{htonl(first)};
+    char text[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &out, text, sizeof text);
+    return std::string(text);
+  }
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, base.c_str(), &v6) == 1) {
+    if (bits < 64 || bits > 126) return bad("an IPv6 prefix length must be 64-126");
+    for (int i = bits; i < 128; ++i)
+      v6.s6_addr[i / 8] &= static_cast<uint8_t>(~(0x80 >> (i % 8)));
+    v6.s6_addr[15] |= 1;
+    char text[INET6_ADDRSTRLEN];
+    inet_ntop(AF_INET6, &v6, text, sizeof text);
+    return std::string(text);
+  }
+  return bad("not an IP network");
+}
+
+Result<std::unique_ptr<ApiServer>> ApiServer::Start(const ApiServerOptions& options) {
+  std::unique_ptr<ApiServer> s(new ApiServer());
+  s->options_ = options;
+  std::string service_ip = BERTH_TRY(FirstServiceIp(options.service_cluster_ip_range));
+  BERTH_TRY(CheckNodePortRange(options.service_node_port_range));
+  if (!options.token_auth_file.empty() && !PathExists(options.token_auth_file)) {
+    return Error(Errc::kNotFound,
+                 "--token-auth-file " + options.token_auth_file + " does not exist");
+  }
+
+  ClusterPkiOptions pki;
+  pki.data_dir = options.data_dir;
+  pki.serving_ips = HostAddresses();
+  pki.serving_ips.push_back(service_ip);
+  if (options.bind_address != "0.0.0.0" && options.bind_address != "::") {
+    pki.serving_ips.push_back(options.bind_address);
+  }
+  s->pki_ = BERTH_TRY(EnsureClusterPki(pki));
+  s->store_ = BERTH_TRY(OpenStore(options));
+
+  http::ServerOptions https;
+  https.bind_address = options.bind_address;
+  https.port = options.secure_port;
+  https.cert_pem = s->pki_.serving.cert_pem + s->pki_.ca.cert_pem;
+  https.key_pem = s->pki_.serving.key_pem;
+  https.client_ca_pem = s->pki_.ca.cert_pem;
+  ApiServer* raw = s.get();
+  s->https_ = BERTH_TRY(http::HttpsServer::Start(
+      https, [raw](const http::Request& req, http::Response& w) { raw->Handle(req, w); }));
+
+  std::string url = "https://" + options.advertise_host + ":" + std::to_string(s->port());
+  BERTH_TRY(WriteAdminKubeconfig(s->pki_, url));
+  return s;
+}
+
+ApiServer::~ApiServer() {
+  Stop();
+}
+
+void ApiServer::Stop() {
+  if (https_) https_->Stop();
+}
+
+void ApiServer::Handle(const http::Request& req, http::Response& w) {
+  std::optional<UserInfo> user = Authenticate(req);
+  if (!user) return Reply(w, api::Unauthorized());
+  const std::string& path = req.path;
+  if (path == "/healthz" || path == "/livez" || path == "/readyz" ||
+      path.starts_with("/healthz/") || path.starts_with("/livez/") ||
+      path.starts_with("/readyz/")) {
+    (void)w.Send(200, "text/plain; charset=utf-8", "ok");
+    return;
+  }
+  if (path == "/version") {
+    (void)w.Send(200, "application/json", VersionJson());
+    return;
+  }
+  Reply(w, api::NotFoundPath(path));
+}
+
+}  // namespace berth::controlplane

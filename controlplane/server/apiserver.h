@@ -1,0 +1,65 @@
+#pragma once
+// `berth server`: the apiserver, assembled. Start makes (or loads) the
+// cluster PKI under --data-dir, opens the store (SQLite under --data-dir,
+// or etcd at --datastore-endpoint), serves HTTPS and writes the admin
+// kubeconfig pointing at the bound port.
+//
+// Served so far: /version, /healthz, /livez, /readyz, to authenticated
+// clients; every other path is a 404 Status. The REST machinery comes next
+// (docs/apiserver.md).
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/error.h"
+#include "controlplane/server/cluster_pki.h"
+#include "controlplane/server/http/https_server.h"
+#include "controlplane/storage/store.h"
+
+namespace berth::controlplane {
+
+struct ApiServerOptions {
+  std::string data_dir = "/var/lib/berth/server";
+  std::string bind_address = "0.0.0.0";
+  uint16_t secure_port = 6443;
+  std::string service_cluster_ip_range = "10.96.0.0/12";
+  std::string service_node_port_range = "30000-32767";
+  // "" or sqlite://<path>: SQLite (default <data-dir>/db/state.db);
+  // http://host:port (https://): etcd v3, as k3s reads the flag.
+  std::string datastore_endpoint;
+  std::string token_auth_file;
+  std::string advertise_host = "127.0.0.1";  // the host the admin kubeconfig names
+};
+
+// The Kubernetes version this apiserver reports (and whose API it serves).
+inline constexpr char kKubernetesMajor[] = "1";
+inline constexpr char kKubernetesMinor[] = "33";
+
+class ApiServer {
+ public:
+  static Result<std::unique_ptr<ApiServer>> Start(const ApiServerOptions& options);
+  ~ApiServer();
+  ApiServer(const ApiServer&) = delete;
+  ApiServer& operator=(const ApiServer&) = delete;
+
+  uint16_t port() const { return https_->port(); }
+  const std::string& admin_kubeconfig() const { return pki_.admin_kubeconfig; }
+  storage::Store& store() { return *store_; }
+  void Stop();
+
+ private:
+  ApiServer() = default;
+  void Handle(const http::Request& req, http::Response& w);
+
+  ApiServerOptions options_;
+  ClusterPki pki_;
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<http::HttpsServer> https_;
+};
+
+// The first address of a service CIDR (the kubernetes service's VIP), or
+// an error naming the flag.
+Result<std::string> FirstServiceIp(const std::string& cidr);
+
+}  // namespace berth::controlplane

@@ -1,0 +1,47 @@
+#pragma once
+// A blocking HTTPS client on one kept-alive connection, for the server's
+// tests: trusts `ca_pem`, presents `cert` when given.
+
+#include <optional>
+#include <string>
+
+#include "common/pki/pki.h"
+#include "controlplane/server/http/beast.h"
+
+namespace berth::controlplane::http {
+
+class TlsClient {
+ public:
+  TlsClient(uint16_t port, const std::string& ca_pem, const pki::Credential* cert) {
+    tls_.add_certificate_authority(net::buffer(ca_pem));
+    tls_.set_verify_mode(ssl::verify_peer);
+    if (cert != nullptr) {
+      tls_.use_certificate_chain(net::buffer(cert->cert_pem));
+      tls_.use_private_key(net::buffer(cert->key_pem), ssl::context::pem);
+    }
+    // After the context is set up: a stream takes its settings when made.
+    stream_.emplace(io_, tls_);
+    stream_->next_layer().connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+    stream_->handshake(ssl::stream_base::client);
+  }
+
+  bhttp::response<bhttp::string_body> Do(bhttp::verb verb, const std::string& target,
+                                         std::string body = "") {
+    bhttp::request<bhttp::string_body> req{verb, target, 11};
+    req.set(bhttp::field::host, "127.0.0.1");
+    req.body() = std::move(body);
+    req.prepare_payload();
+    bhttp::write(*stream_, req);
+    bhttp::response<bhttp::string_body> res;
+    bhttp::read(*stream_, buffer_, res);
+    return res;
+  }
+
+ private:
+  net::io_context io_;
+  ssl::context tls_{ssl::context::tls_client};
+  std::optional<ssl::stream<tcp::socket>> stream_;
+  beast::flat_buffer buffer_;
+};
+
+}  // namespace berth::controlplane::http
