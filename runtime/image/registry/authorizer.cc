@@ -1,9 +1,9 @@
 #include "runtime/image/registry/authorizer.h"
 
+#include "common/base64.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "common/strings.h"
-#include "common/base64.h"
 #include "runtime/image/registry/registry_error.h"
 #include "runtime/image/registry/www_authenticate.h"
 

@@ -2,9 +2,9 @@
 
 #include <cctype>
 
+#include "common/base64.h"
 #include "common/file.h"
 #include "common/json.h"
-#include "common/base64.h"
 
 namespace berth::image::registry {
 

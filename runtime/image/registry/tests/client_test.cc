@@ -8,10 +8,10 @@
 #include <atomic>
 #include <map>
 
+#include "common/base64.h"
 #include "common/file.h"
 #include "common/strings.h"
 #include "common/testing/testkit.h"
-#include "common/base64.h"
 #include "runtime/image/registry/tests/test_server.h"
 
 namespace berth::image::registry {
