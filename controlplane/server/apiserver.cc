@@ -131,9 +131,8 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Start(const ApiServerOptions& opti
   s->options_ = options;
   std::string service_ip = BERTH_TRY(FirstServiceIp(options.service_cluster_ip_range));
   BERTH_TRY(CheckNodePortRange(options.service_node_port_range));
-  if (!options.token_auth_file.empty() && !PathExists(options.token_auth_file)) {
-    return Error(Errc::kNotFound,
-                 "--token-auth-file " + options.token_auth_file + " does not exist");
+  if (!options.token_auth_file.empty()) {
+    s->tokens_ = BERTH_TRY(TokenFile::Load(options.token_auth_file));
   }
 
   ClusterPkiOptions pki;
@@ -170,7 +169,7 @@ void ApiServer::Stop() {
 }
 
 void ApiServer::Handle(const http::Request& req, http::Response& w) {
-  std::optional<UserInfo> user = Authenticate(req);
+  std::optional<UserInfo> user = Authenticate(req, tokens_ ? &*tokens_ : nullptr);
   if (!user) return Reply(w, api::Unauthorized());
   const std::string& path = req.path;
   if (path == "/healthz" || path == "/livez" || path == "/readyz" ||

@@ -10,11 +10,13 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/error.h"
 #include "controlplane/server/cluster_pki.h"
 #include "controlplane/server/http/https_server.h"
+#include "controlplane/server/token_file.h"
 #include "controlplane/storage/store.h"
 
 namespace berth::controlplane {
@@ -54,6 +56,7 @@ class ApiServer {
 
   ApiServerOptions options_;
   ClusterPki pki_;
+  std::optional<TokenFile> tokens_;
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<http::HttpsServer> https_;
 };

@@ -1,14 +1,16 @@
 #pragma once
-// Who sent a request. So far: a client certificate that verifies against
-// the cluster CA (CN = user, each O = a group). Bearer tokens (static
-// file, service-account JWTs, bootstrap tokens) come next. Anonymous
-// requests are refused (kube-apiserver's --anonymous-auth=false).
+// Who sent a request: a client certificate that verifies against the
+// cluster CA (CN = user, each O = a group), else a bearer token from the
+// static token file. Service-account JWTs and bootstrap tokens come next.
+// Anonymous requests are refused (kube-apiserver's --anonymous-auth=false);
+// so is a request with a bearer token no authenticator knows.
 
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "controlplane/server/http/https_server.h"
+#include "controlplane/server/token_file.h"
 
 namespace berth::controlplane {
 
@@ -17,6 +19,7 @@ struct UserInfo {
   std::vector<std::string> groups;  // always includes system:authenticated
 };
 
-std::optional<UserInfo> Authenticate(const http::Request& request);
+// `tokens` may be null (no --token-auth-file).
+std::optional<UserInfo> Authenticate(const http::Request& request, const TokenFile* tokens);
 
 }  // namespace berth::controlplane

@@ -33,7 +33,10 @@ class ApiServerTest : public ::testing::Test {
     std::string kubectl = std::string(kKubectlDir) + "kubectl." + version;
     if (!PathExists(kubectl)) return Error(Errc::kNotFound, kubectl + " is missing");
     args.insert(args.begin(), {kubectl, "--kubeconfig", server_->admin_kubeconfig()});
-    return RunCommand(Command{args});
+    Command cmd;
+    cmd.argv = std::move(args);
+    cmd.timeout = std::chrono::seconds(60);
+    return RunCommand(cmd);
   }
 
   berth::testing::TempDir dir_{"berth-apiserver"};
@@ -72,6 +75,43 @@ TEST_F(ApiServerTest, UnknownPathsAre404Status) {
   ASSERT_TRUE(out.ok());
   EXPECT_NE(out->exit_code, 0);
   EXPECT_NE(out->err.find("NotFound"), std::string::npos) << out->err;
+}
+
+TEST(ApiServerTokenTest, AStaticTokenAuthenticatesAndAnUnknownOneIs401) {
+  berth::testing::TempDir dir("berth-apiserver");
+  ASSERT_TRUE(WriteFile(dir.path() + "/tokens.csv", "s3cret,alice,uid-1,\"devs\"\n").ok());
+  ApiServerOptions o;
+  o.data_dir = dir.path();
+  o.bind_address = "127.0.0.1";
+  o.secure_port = 0;
+  o.token_auth_file = dir.path() + "/tokens.csv";
+  auto server = ApiServer::Start(o);
+  ASSERT_TRUE(server.ok()) << server.error().str();
+  std::string kubectl = std::string(kKubectlDir) + "kubectl.1.33";
+  BERTH_REQUIRE(PathExists(kubectl), kubectl + " (preinstalled on this machine)");
+  auto run = [&](const std::string& token) {
+    Command cmd;
+    cmd.timeout = std::chrono::seconds(60);
+    cmd.argv = {kubectl,
+                "--server",
+                "https://127.0.0.1:" + std::to_string((*server)->port()),
+                "--certificate-authority",
+                dir.path() + "/pki/ca.crt",
+                "--token",
+                token,
+                "get",
+                "--raw",
+                "/version"};
+    return RunCommand(cmd);
+  };
+  Result<CommandResult> good = run("s3cret");
+  ASSERT_TRUE(good.ok());
+  EXPECT_EQ(good->exit_code, 0) << good->err;
+  EXPECT_NE(good->out.find("\"major\":\"1\""), std::string::npos) << good->out;
+  Result<CommandResult> bad = run("wrong");
+  ASSERT_TRUE(bad.ok());
+  EXPECT_NE(bad->exit_code, 0);
+  EXPECT_NE(bad->err.find("Unauthorized"), std::string::npos) << bad->err;
 }
 
 TEST(ApiServerFlagsTest, BadFlagsAreNamed) {

@@ -45,8 +45,15 @@ TEST(ClusterPkiTest, FirstStartMakesTheCredentialsAndAKubeconfig) {
   // kubectl reads the kubeconfig as it reads kubeadm's.
   const std::string kubectl = "/usr/lib/google-cloud-sdk/bin/kubectl.1.33";
   BERTH_REQUIRE(PathExists(kubectl), kubectl + " (preinstalled on this machine)");
-  Command view{{kubectl, "--kubeconfig", made->admin_kubeconfig, "config", "view", "--raw", "-o",
-                "jsonpath={.clusters[0].cluster.server} {.users[0].name}"}};
+  Command view;
+  view.argv = {kubectl,
+               "--kubeconfig",
+               made->admin_kubeconfig,
+               "config",
+               "view",
+               "--raw",
+               "-o",
+               "jsonpath={.clusters[0].cluster.server} {.users[0].name}"};
   Result<CommandResult> out = RunCommand(view);
   ASSERT_TRUE(out.ok()) << out.error().str();
   EXPECT_EQ(out->out, "https://127.0.0.1:6443 kubernetes-admin") << out->err;
