@@ -57,17 +57,54 @@ std::string BuiltBinary(const std::string& relative) {
   return BinaryDir() + "/" + relative;
 }
 
-uint16_t UnusedPort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return 0;
+namespace {
+
+sockaddr_in Loopback(uint16_t port) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  return addr;
+}
+
+}  // namespace
+
+Result<UniqueFd> ListenLoopback(uint16_t* port, int backlog) {
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return Error::Sys("socket");
+  sockaddr_in addr = Loopback(0);
   socklen_t len = sizeof addr;
-  bool bound = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) == 0 &&
-               ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
-  ::close(fd);
-  return bound ? ntohs(addr.sin_port) : 0;
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
+      ::listen(fd.get(), backlog) != 0 ||
+      ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    return Error::Sys("bind/listen", "127.0.0.1:0");
+  }
+  *port = ntohs(addr.sin_port);
+  return fd;
+}
+
+Result<UniqueFd> ConnectLoopback(uint16_t port) {
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return Error::Sys("socket");
+  sockaddr_in addr = Loopback(port);
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    return Error::Sys("dial tcp", "127.0.0.1:" + std::to_string(port));
+  }
+  return fd;
+}
+
+uint16_t UnusedPort() {
+  uint16_t port = 0;
+  return ListenLoopback(&port, 1).ok() ? port : 0;
+}
+
+bool SendAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
 }
 
 }  // namespace berth::testing

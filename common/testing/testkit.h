@@ -5,6 +5,10 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
+
+#include "common/error.h"
+#include "common/fd.h"
 
 namespace berth::testing {
 
@@ -48,8 +52,14 @@ std::string BinaryDir();
 std::string SourceDir();
 std::string BuiltBinary(const std::string& relative);  // e.g. "cmd/berth"
 
-// A TCP port on 127.0.0.1 that was free a moment ago (bound, then closed),
-// for a server the test starts.
+// TCP on 127.0.0.1 for the servers and clients tests run.
+// A listening socket on an ephemeral port (its number in *port).
+Result<UniqueFd> ListenLoopback(uint16_t* port, int backlog = 64);
+Result<UniqueFd> ConnectLoopback(uint16_t port);
+// A port that was free a moment ago (bound, then closed), for a server the
+// test starts in another process.
 uint16_t UnusedPort();
+// send(2) until all of `data` is out (MSG_NOSIGNAL); false on an error.
+bool SendAll(int fd, std::string_view data);
 
 }  // namespace berth::testing

@@ -138,6 +138,14 @@ class CriPodTest : public ::testing::TestWithParam<Cni> {
                              const v1::ContainerConfig& config) {
     return Calls().CreateAndStart(pod, pod_config, config);
   }
+  // A pod named `pod_name` running `cat` with stdin open: the container's id
+  // ("" on failure).
+  std::string StartStdinCat(const std::string& pod_name) {
+    v1::PodSandboxConfig pod = PodConfig(pod_name);
+    v1::ContainerConfig cat = ContainerConfig("cat", {"cat"});
+    cat.set_stdin(true);
+    return StartContainer(RunPod(pod), pod, cat);
+  }
   v1::ContainerStatus Status(const std::string& id) { return Calls().ContainerStatus(id); }
   v1::ContainerStatus WaitExited(const std::string& id) {
     return Calls().WaitExited(id, 20s, 50ms);

@@ -107,11 +107,7 @@ TEST_P(CriPodTest, ExecWithTtyOverSpdyResizes) {
 }
 
 TEST_P(CriPodTest, AttachOverWebSocketEchoesStdin) {
-  v1::PodSandboxConfig pod = PodConfig("attach");
-  std::string sandbox = RunPod(pod);
-  v1::ContainerConfig cat = ContainerConfig("cat", {"cat"});
-  cat.set_stdin(true);
-  std::string c = StartContainer(sandbox, pod, cat);
+  std::string c = StartStdinCat("attach");
   ASSERT_FALSE(c.empty());
   std::string url = AttachUrl(cri_->runtime(), c);
   ASSERT_FALSE(url.empty());
@@ -129,11 +125,7 @@ TEST_P(CriPodTest, AttachOverWebSocketEchoesStdin) {
 }
 
 TEST_P(CriPodTest, AttachOverSpdyEchoesStdin) {
-  v1::PodSandboxConfig pod = PodConfig("spdyattach");
-  std::string sandbox = RunPod(pod);
-  v1::ContainerConfig cat = ContainerConfig("cat", {"cat"});
-  cat.set_stdin(true);
-  std::string c = StartContainer(sandbox, pod, cat);
+  std::string c = StartStdinCat("spdyattach");
   ASSERT_FALSE(c.empty());
   std::string url = AttachUrl(cri_->runtime(), c);
   ASSERT_FALSE(url.empty());

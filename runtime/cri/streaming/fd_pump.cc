@@ -80,15 +80,7 @@ void FdWriter::Close() {
     queue_.pop_back();
   }
   pending_bytes_ = queue_.empty() ? 0 : queue_.front().data.size();
-  if (!ended_) {
-    ended_ = true;
-    boost::system::error_code ec;
-    if (mode_ == EndMode::kShutdownWrite) {
-      if (fd_->is_open()) ::shutdown(fd_->native_handle(), SHUT_WR);
-    } else {
-      fd_->close(ec);
-    }
-  }
+  End();
   for (auto& c : dropped) {
     if (c.consumed) c.consumed();
   }

@@ -283,22 +283,28 @@ std::string EncodeSynStream(HeaderCompressor& c, uint32_t stream_id, uint32_t as
   return out;
 }
 
-std::string EncodeSynReply(HeaderCompressor& c, uint32_t stream_id, uint8_t flags,
-                           const Headers& headers) {
+namespace {
+
+// SYN_REPLY and HEADERS: a stream id, then the compressed header block.
+std::string EncodeStreamHeaders(FrameType type, HeaderCompressor& c, uint32_t stream_id,
+                                uint8_t flags, const Headers& headers) {
   std::string block = c.Compress(headers);
-  std::string out = ControlHeader(FrameType::kSynReply, flags, 4 + block.size());
+  std::string out = ControlHeader(type, flags, 4 + block.size());
   PutU32(out, stream_id & 0x7fffffff);
   out += block;
   return out;
 }
 
+}  // namespace
+
+std::string EncodeSynReply(HeaderCompressor& c, uint32_t stream_id, uint8_t flags,
+                           const Headers& headers) {
+  return EncodeStreamHeaders(FrameType::kSynReply, c, stream_id, flags, headers);
+}
+
 std::string EncodeHeaders(HeaderCompressor& c, uint32_t stream_id, uint8_t flags,
                           const Headers& headers) {
-  std::string block = c.Compress(headers);
-  std::string out = ControlHeader(FrameType::kHeaders, flags, 4 + block.size());
-  PutU32(out, stream_id & 0x7fffffff);
-  out += block;
-  return out;
+  return EncodeStreamHeaders(FrameType::kHeaders, c, stream_id, flags, headers);
 }
 
 std::string EncodeRstStream(uint32_t stream_id, uint32_t status) {

@@ -37,15 +37,6 @@ using namespace std::chrono_literals;
 
 const char* kKubectlDir = "/usr/lib/google-cloud-sdk/bin/";
 
-bool WriteAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n <= 0) return false;
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return true;
-}
-
 std::string UrlDecode(std::string_view s) {
   std::string out;
   for (size_t i = 0; i < s.size(); ++i) {
@@ -79,7 +70,7 @@ void Splice(int a, int b) {
         (i == 0 ? a_open : b_open) = false;
         continue;
       }
-      if (!WriteAll(to, std::string_view(buf, static_cast<size_t>(n)))) {
+      if (!berth::testing::SendAll(to, std::string_view(buf, static_cast<size_t>(n)))) {
         a_open = b_open = false;
       }
     }
@@ -89,15 +80,8 @@ void Splice(int a, int b) {
 class FakeApiServer {
  public:
   explicit FakeApiServer(Server& streaming) : streaming_(streaming) {
-    listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), len);
-    ::listen(listen_fd_, 64);
-    ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
+    Result<UniqueFd> listener = berth::testing::ListenLoopback(&port_);
+    listen_fd_ = listener.ok() ? listener->release() : -1;
     acceptor_ = std::thread([this] {
       while (true) {
         int c = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
@@ -134,7 +118,7 @@ class FakeApiServer {
                        "\r\nContent-Type: application/json\r\nConnection: close\r\n"
                        "Content-Length: " +
                        std::to_string(body.size()) + "\r\n\r\n";
-    WriteAll(fd, head + body);
+    berth::testing::SendAll(fd, head + body);
   }
 
   void Serve(int fd) {
@@ -218,19 +202,13 @@ class FakeApiServer {
         }
       }
     }
-    int up = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port =
-        htons(static_cast<uint16_t>(std::stoi(hostport.substr(hostport.rfind(':') + 1))));
-    if (::connect(up, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-      ::close(up);
-      return;
-    }
+    Result<UniqueFd> upstream = berth::testing::ConnectLoopback(
+        static_cast<uint16_t>(std::stoi(hostport.substr(hostport.rfind(':') + 1))));
+    if (!upstream.ok()) return;
+    int up = upstream->release();
     std::string forwarded = method + " " + new_path + " HTTP/1.1\r\n" +
                             head.substr(head.find("\r\n") + 2) + "\r\n" + rest;
-    WriteAll(up, forwarded);
+    berth::testing::SendAll(up, forwarded);
     Splice(fd, up);
     ::close(up);
   }
@@ -341,13 +319,10 @@ TEST_P(KubectlInteropTest, PortForwardEchoes) {
   }
   ASSERT_NE(local, 0) << text;
   for (const std::string msg : {"hello", "again"}) {
-    int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(static_cast<uint16_t>(local));
-    ASSERT_EQ(::connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-    WriteAll(s, msg);
+    Result<UniqueFd> conn = berth::testing::ConnectLoopback(static_cast<uint16_t>(local));
+    ASSERT_TRUE(conn.ok()) << conn.error().str();
+    int s = conn->release();
+    berth::testing::SendAll(s, msg);
     std::string got;
     while (got.size() < msg.size()) {
       pollfd p{s, POLLIN, 0};

@@ -9,6 +9,8 @@
 
 #include <cstring>
 
+#include "common/testing/testkit.h"
+
 namespace berth::cri::streaming::testing {
 
 namespace {
@@ -48,15 +50,6 @@ Result<UniqueFd> Dial(const ParsedUrl& u) {
   return fd;
 }
 
-bool WriteAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n <= 0) return false;
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return true;
-}
-
 }  // namespace
 
 std::vector<std::string> HttpResponse::Header(std::string_view name) const {
@@ -78,7 +71,7 @@ Result<HttpResponse> HttpRequest(const std::string& url, const std::string& meth
   for (const auto& [k, v] : headers)
     req += k + ": " + v + "\r\n";
   req += "\r\n";
-  if (!WriteAll(fd.get(), req)) return Error::Sys("send", url);
+  if (!berth::testing::SendAll(fd.get(), req)) return Error::Sys("send", url);
 
   std::string buf;
   size_t head_end = std::string::npos;
@@ -158,7 +151,7 @@ void SpdyClient::Close() {
 
 void SpdyClient::SendRaw(const std::string& frame) {
   std::lock_guard lock(write_mu_);
-  WriteAll(fd_.get(), frame);
+  berth::testing::SendAll(fd_.get(), frame);
 }
 
 uint32_t SpdyClient::OpenStream(const spdy::Headers& headers, bool fin) {
@@ -169,8 +162,8 @@ uint32_t SpdyClient::OpenStream(const spdy::Headers& headers, bool fin) {
     std::lock_guard l(mu_);
     streams_[id];
   }
-  WriteAll(fd_.get(),
-           spdy::EncodeSynStream(compressor_, id, 0, 0, fin ? spdy::kFlagFin : 0, headers));
+  berth::testing::SendAll(
+      fd_.get(), spdy::EncodeSynStream(compressor_, id, 0, 0, fin ? spdy::kFlagFin : 0, headers));
   return id;
 }
 

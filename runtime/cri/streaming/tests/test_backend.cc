@@ -171,16 +171,7 @@ Result<UniqueFd> TestBackend::PortForward(const std::string& pod_sandbox_id, int
     std::lock_guard lock(mu_);
     forwards_.emplace_back(pod_sandbox_id, port);
   }
-  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd) return Error::Sys("socket");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    return Error::Sys("dial tcp", "127.0.0.1:" + std::to_string(port));
-  }
-  return fd;
+  return berth::testing::ConnectLoopback(static_cast<uint16_t>(port));
 }
 
 int TestBackend::cancels() const {
@@ -201,15 +192,8 @@ std::vector<std::pair<std::string, int32_t>> TestBackend::forwards() const {
 // ---------------------------------------------------------------------------
 
 EchoServer::EchoServer() {
-  listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), len);
-  ::listen(listen_fd_, 16);
-  ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-  port_ = ntohs(addr.sin_port);
+  Result<UniqueFd> listener = berth::testing::ListenLoopback(&port_, 16);
+  listen_fd_ = listener.ok() ? listener->release() : -1;
   if (::pipe2(wake_, O_CLOEXEC) != 0) wake_[0] = wake_[1] = -1;
   thread_ = std::thread([this] { Run(); });
 }

@@ -26,23 +26,6 @@ struct TestServer::Impl {
 
 namespace {
 
-Result<int> Listen(uint16_t& port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return Error::Sys("socket");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) != 0 || ::listen(fd, 64) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    Error e = Error::Sys("bind/listen", "127.0.0.1:0");
-    ::close(fd);
-    return e;
-  }
-  port = ntohs(addr.sin_port);
-  return fd;
-}
-
 template <class Stream>
 void WriteResponse(Stream& stream, const TestRequest& req, const TestResponse& r, bool& close) {
   beast::error_code ec;
@@ -108,7 +91,7 @@ Result<std::unique_ptr<TestServer>> TestServer::Start(Handler handler, const Tls
     if (!ec) s->impl_->ssl->use_private_key_file(tls->key, net::ssl::context::pem, ec);
     if (ec) return Error(Errc::kInternal, "test server TLS: " + ec.message());
   }
-  s->impl_->listen_fd = BERTH_TRY(Listen(s->port_));
+  s->impl_->listen_fd = BERTH_TRY(berth::testing::ListenLoopback(&s->port_)).release();
   s->acceptor_ = std::thread([raw = s.get()] { raw->AcceptLoop(); });
   return s;
 }
