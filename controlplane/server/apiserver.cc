@@ -8,6 +8,9 @@
 
 #include "common/file.h"
 #include "common/log.h"
+#include "controlplane/server/api/discovery.h"
+#include "controlplane/server/api/openapi.h"
+#include "controlplane/server/api/request_info.h"
 #include "controlplane/server/api/status.h"
 #include "controlplane/server/authn.h"
 #include "controlplane/storage/etcd_store.h"
@@ -144,6 +147,9 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Start(const ApiServerOptions& opti
   }
   s->pki_ = BERTH_TRY(EnsureClusterPki(pki));
   s->store_ = BERTH_TRY(OpenStore(options));
+  s->allocator_ = BERTH_TRY(registry::ServiceAllocator::Make(
+      *s->store_, options.service_cluster_ip_range, options.service_node_port_range));
+  s->rest_ = std::make_unique<registry::Rest>(*s->store_, *s->allocator_);
 
   http::ServerOptions https;
   https.bind_address = options.bind_address;
@@ -155,6 +161,7 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Start(const ApiServerOptions& opti
   s->https_ = BERTH_TRY(http::HttpsServer::Start(
       https, [raw](const http::Request& req, http::Response& w) { raw->Handle(req, w); }));
 
+  BERTH_TRY(s->Bootstrap());
   std::string url = "https://" + options.advertise_host + ":" + std::to_string(s->port());
   BERTH_TRY(WriteAdminKubeconfig(s->pki_, url));
   return s;
@@ -165,7 +172,18 @@ ApiServer::~ApiServer() {
 }
 
 void ApiServer::Stop() {
+  if (rest_) rest_->Stop();
   if (https_) https_->Stop();
+}
+
+Status ApiServer::Bootstrap() {
+  BERTH_TRY(rest_->EnsureNamespaces({"default", "kube-system", "kube-public", "kube-node-lease"}));
+  std::vector<std::string> addresses = HostAddresses();
+  std::string endpoint = options_.bind_address;
+  if (endpoint == "0.0.0.0" || endpoint == "::") {
+    endpoint = addresses.empty() ? "127.0.0.1" : addresses.front();
+  }
+  return rest_->EnsureKubernetesService(allocator_->FirstIp(), endpoint, port());
 }
 
 void ApiServer::Handle(const http::Request& req, http::Response& w) {
@@ -182,7 +200,30 @@ void ApiServer::Handle(const http::Request& req, http::Response& w) {
     (void)w.Send(200, "application/json", VersionJson());
     return;
   }
-  Reply(w, api::NotFoundPath(path));
+  api::Query query = api::ParseQuery(req.query);
+  api::RequestInfo info = api::ParseRequestInfo(req.method, path, query);
+  if (info.is_resource_request) return rest_->Serve(info, query, req, w);
+  if (req.method != "GET" && req.method != "HEAD") return Reply(w, api::MethodNotAllowed());
+  std::optional<std::string> doc;
+  if (path == "/openapi/v2") {
+    (void)w.Send(200, api::kOpenApiV2ProtobufType, api::OpenApiV2Protobuf());
+    return;
+  }
+  if (path == "/api" || path == "/api/") {
+    doc = api::ApiVersionsJson(options_.advertise_host + ":" + std::to_string(port()));
+  } else if (path == "/apis" || path == "/apis/") {
+    doc = api::ApiGroupListJson();
+  } else if (!info.version.empty()) {
+    doc = api::ApiResourceListJson(info.group, info.version);
+  } else if (path.starts_with("/apis/")) {
+    doc = api::ApiGroupJson(path.substr(6));
+  } else if (path == "/openapi/v3" || path == "/openapi/v3/") {
+    doc = api::OpenApiV3Index();
+  } else if (path.starts_with("/openapi/v3/")) {
+    doc = api::OpenApiV3Document(path.substr(12));
+  }
+  if (!doc) return Reply(w, api::NotFoundPath(path));
+  (void)w.Send(200, "application/json", std::move(*doc));
 }
 
 }  // namespace berth::controlplane

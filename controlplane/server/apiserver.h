@@ -4,9 +4,9 @@
 // or etcd at --datastore-endpoint), serves HTTPS and writes the admin
 // kubeconfig pointing at the bound port.
 //
-// Served so far: /version, /healthz, /livez, /readyz, to authenticated
-// clients; every other path is a 404 Status. The REST machinery comes next
-// (docs/apiserver.md).
+// Served to authenticated clients: /version, /healthz, /livez, /readyz,
+// discovery (/api, /apis, ...) and the REST of every resource type in
+// api/resources.cc (registry/rest.h); any other path is a 404 Status.
 
 #include <cstdint>
 #include <memory>
@@ -16,6 +16,8 @@
 #include "common/error.h"
 #include "controlplane/server/cluster_pki.h"
 #include "controlplane/server/http/https_server.h"
+#include "controlplane/server/registry/allocator.h"
+#include "controlplane/server/registry/rest.h"
 #include "controlplane/server/token_file.h"
 #include "controlplane/storage/store.h"
 
@@ -53,11 +55,15 @@ class ApiServer {
  private:
   ApiServer() = default;
   void Handle(const http::Request& req, http::Response& w);
+  // The namespaces and the `kubernetes` Service every cluster has.
+  Status Bootstrap();
 
   ApiServerOptions options_;
   ClusterPki pki_;
   std::optional<TokenFile> tokens_;
   std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<registry::ServiceAllocator> allocator_;
+  std::unique_ptr<registry::Rest> rest_;
   std::unique_ptr<http::HttpsServer> https_;
 };
 

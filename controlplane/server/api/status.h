@@ -32,4 +32,22 @@ std::string StatusJson(const ApiStatus& status);
 ApiStatus Unauthorized();
 ApiStatus NotFoundPath(const std::string& path);
 
+// `resource` is the plural ("pods"); with a group it reads "deployments.apps".
+ApiStatus NotFound(const std::string& group, const std::string& resource, const std::string& name);
+ApiStatus AlreadyExists(const std::string& group, const std::string& resource,
+                        const std::string& name);
+// "Operation cannot be fulfilled on pods \"x\": <why>".
+ApiStatus Conflict(const std::string& group, const std::string& resource, const std::string& name,
+                   const std::string& why);
+ApiStatus BadRequest(const std::string& message);
+ApiStatus MethodNotAllowed();
+// 410 Expired: a resourceVersion or continue token older than the
+// compacted history.
+ApiStatus Expired(const std::string& message);
+ApiStatus Forbidden(const std::string& message, const std::string& group,
+                    const std::string& resource, const std::string& name);
+ApiStatus Internal(const std::string& message);
+ApiStatus UnsupportedMediaType(const std::string& content_type);
+ApiStatus Timeout(const std::string& message);
+
 }  // namespace berth::controlplane::api

@@ -2,6 +2,7 @@
 
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <atomic>
@@ -101,6 +102,12 @@ class StreamResponse : public Response {
     if (ec) return Broken(NetError("end chunked response", ec));
     complete_ = true;
     return Ok();
+  }
+
+  bool PeerClosed() const override {
+    pollfd p{stream_.next_layer().native_handle(), POLLRDHUP, 0};
+    if (::poll(&p, 1, 0) <= 0) return false;
+    return (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
   }
 
   bool started() const { return started_; }

@@ -49,6 +49,8 @@ class Response {
   virtual Status StartStream(int status, const std::string& content_type) = 0;
   virtual Status WriteChunk(std::string_view data) = 0;
   virtual Status EndStream() = 0;
+  // The client hung up (a long watch checks between events).
+  virtual bool PeerClosed() const = 0;
 };
 
 // Called on the connection's thread; it may block (a watch does).

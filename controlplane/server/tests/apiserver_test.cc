@@ -6,10 +6,12 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <thread>
 
 #include "common/file.h"
 #include "common/process.h"
 #include "common/testing/testkit.h"
+#include "controlplane/server/tests/test_server.h"
 #include "controlplane/server/tests/tls_client.h"
 
 namespace berth::controlplane {
@@ -20,13 +22,8 @@ constexpr char kKubectlDir[] = "/usr/lib/google-cloud-sdk/bin/";
 class ApiServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ApiServerOptions o;
-    o.data_dir = dir_.path();
-    o.bind_address = "127.0.0.1";
-    o.secure_port = 0;
-    auto server = ApiServer::Start(o);
-    ASSERT_TRUE(server.ok()) << server.error().str();
-    server_ = std::move(*server);
+    StartTestServer(TestServerOptions(dir_.path()), server_);
+    ASSERT_NE(server_, nullptr);
   }
 
   Result<CommandResult> Kubectl(const std::string& version, std::vector<std::string> args) {
@@ -77,13 +74,171 @@ TEST_F(ApiServerTest, UnknownPathsAre404Status) {
   EXPECT_NE(out->err.find("NotFound"), std::string::npos) << out->err;
 }
 
+constexpr char kDemo[] = R"(apiVersion: v1
+kind: Namespace
+metadata:
+  name: demo
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: web-config
+  namespace: demo
+data:
+  greeting: hello
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: demo
+  labels: {app: web}
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+      - name: web
+        image: busybox:1.36
+        env:
+        - {name: A, value: "1"}
+        ports:
+        - containerPort: 8080
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  namespace: demo
+spec:
+  selector: {app: web}
+  ports:
+  - port: 80
+    targetPort: 8080
+)";
+
+// The kubectl workflows of issue 5's first acceptance line that need no
+// typed (protobuf) client, with both kubectl versions.
+TEST_F(ApiServerTest, KubectlAppliesPatchesLabelsScalesEditsWatchesAndDeletes) {
+  for (const std::string version : {"1.33", "1.27"}) {
+    SCOPED_TRACE("kubectl " + version);
+    auto run = [&](std::vector<std::string> args) {
+      Result<CommandResult> out = Kubectl(version, std::move(args));
+      EXPECT_TRUE(out.ok()) << (out.ok() ? "" : out.error().str());
+      if (!out.ok()) return CommandResult{};
+      return *out;
+    };
+    auto ok = [&](std::vector<std::string> args) {
+      std::string joined;
+      for (const std::string& a : args)
+        joined += a + " ";
+      CommandResult r = run(std::move(args));
+      EXPECT_EQ(r.exit_code, 0) << joined << "\n" << r.err;
+      return r.out;
+    };
+    std::string manifest = dir_.path() + "/demo.yaml";
+    ASSERT_TRUE(WriteFile(manifest, kDemo).ok());
+    std::string applied = ok({"apply", "-f", manifest});
+    EXPECT_NE(applied.find("deployment.apps/web created"), std::string::npos) << applied;
+    std::string table = ok({"-n", "demo", "get", "deploy,svc,cm"});
+    EXPECT_NE(table.find("READY   UP-TO-DATE   AVAILABLE"), std::string::npos) << table;
+    EXPECT_NE(table.find("ClusterIP"), std::string::npos) << table;
+
+    // Re-apply with changes: a strategic merge patch of the template.
+    std::string changed = kDemo;
+    changed.replace(changed.find("replicas: 2"), 11, "replicas: 3");
+    changed.replace(changed.find("value: \"1\""), 10, "value: \"2\"");
+    ASSERT_TRUE(WriteFile(manifest, changed).ok());
+    EXPECT_NE(ok({"apply", "-f", manifest}).find("deployment.apps/web configured"),
+              std::string::npos);
+    EXPECT_EQ(ok({"-n", "demo", "get", "deploy", "web", "-o",
+                  "jsonpath={.spec.replicas} {.spec.template.spec.containers[0].env[0].value} "
+                  "{.metadata.generation}"}),
+              "3 2 2");
+
+    ok({"-n", "demo", "patch", "deploy", "web", "--type=json", "-p",
+        R"([{"op":"replace","path":"/spec/replicas","value":4}])"});
+    ok({"-n", "demo", "patch", "deploy", "web", "--type=merge", "-p",
+        R"({"metadata":{"labels":{"tier":"fe"}}})"});
+    ok({"-n", "demo", "patch", "deploy", "web", "-p",
+        R"({"spec":{"template":{"spec":{"containers":[{"name":"web","image":"busybox:1.37"}]}}}})"});
+    EXPECT_EQ(ok({"-n", "demo", "get", "deploy", "web", "-o",
+                  "jsonpath={.spec.replicas} {.metadata.labels.tier} "
+                  "{.spec.template.spec.containers[0].image} "
+                  "{.spec.template.spec.containers[0].env[0].name}"}),
+              "4 fe busybox:1.37 A");
+    ok({"-n", "demo", "label", "deploy", "web", "env=prod"});
+    ok({"-n", "demo", "annotate", "deploy", "web", "note=hi"});
+    ok({"-n", "demo", "scale", "deploy", "web", "--replicas=1"});
+    ok({"-n", "demo", "wait", "--for=jsonpath={.spec.replicas}=1", "deploy/web", "--timeout=10s"});
+    std::string selected = ok({"-n", "demo", "get", "deploy", "-l", "env=prod", "-o", "name"});
+    EXPECT_EQ(selected, "deployment.apps/web\n");
+    EXPECT_EQ(ok({"-n", "demo", "get", "cm", "--field-selector", "metadata.name=web-config", "-o",
+                  "name"}),
+              "configmap/web-config\n");
+    std::string described = ok({"-n", "demo", "describe", "deploy", "web"});
+    EXPECT_NE(described.find("busybox:1.37"), std::string::npos) << described;
+
+    // edit through KUBE_EDITOR (a sed that rewrites the file in place).
+    Command edit;
+    edit.argv = {std::string(kKubectlDir) + "kubectl." + version,
+                 "--kubeconfig",
+                 server_->admin_kubeconfig(),
+                 "-n",
+                 "demo",
+                 "edit",
+                 "cm",
+                 "web-config"};
+    edit.env = {"KUBE_EDITOR=sed -i s/greeting:\\ hello/greeting:\\ edited/", "PATH=/usr/bin:/bin",
+                "HOME=" + dir_.path()};
+    edit.timeout = std::chrono::seconds(60);
+    Result<CommandResult> edited = RunCommand(edit);
+    ASSERT_TRUE(edited.ok());
+    EXPECT_EQ(edited->exit_code, 0) << edited->err;
+    EXPECT_EQ(ok({"-n", "demo", "get", "cm", "web-config", "-o", "jsonpath={.data.greeting}"}),
+              "edited");
+
+    // get -w streams the changes made while it runs.
+    Command watch;
+    watch.argv = {std::string(kKubectlDir) + "kubectl." + version,
+                  "--kubeconfig",
+                  server_->admin_kubeconfig(),
+                  "-n",
+                  "demo",
+                  "get",
+                  "cm",
+                  "-w",
+                  "--request-timeout=4s"};
+    watch.timeout = std::chrono::seconds(30);
+    std::thread changer([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+      run({"-n", "demo", "label", "cm", "web-config", "seen=yes"});
+    });
+    Result<CommandResult> watched = RunCommand(watch);
+    changer.join();
+    ASSERT_TRUE(watched.ok());
+    // The listing, then the change.
+    size_t first = watched->out.find("web-config");
+    ASSERT_NE(first, std::string::npos) << watched->out;
+    EXPECT_NE(watched->out.find("web-config", first + 1), std::string::npos) << watched->out;
+
+    ok({"-n", "demo", "delete", "deploy/web", "svc/web", "cm/web-config"});
+    EXPECT_EQ(ok({"-n", "demo", "get", "all", "-o", "name"}), "");
+    EXPECT_NE(ok({"delete", "ns", "demo"}).find("namespace \"demo\" deleted"), std::string::npos);
+    CommandResult gone = run({"get", "ns", "demo"});
+    EXPECT_NE(gone.exit_code, 0);
+    EXPECT_NE(gone.err.find("NotFound"), std::string::npos) << gone.err;
+  }
+}
+
 TEST(ApiServerTokenTest, AStaticTokenAuthenticatesAndAnUnknownOneIs401) {
   berth::testing::TempDir dir("berth-apiserver");
   ASSERT_TRUE(WriteFile(dir.path() + "/tokens.csv", "s3cret,alice,uid-1,\"devs\"\n").ok());
-  ApiServerOptions o;
-  o.data_dir = dir.path();
-  o.bind_address = "127.0.0.1";
-  o.secure_port = 0;
+  ApiServerOptions o = TestServerOptions(dir.path());
   o.token_auth_file = dir.path() + "/tokens.csv";
   auto server = ApiServer::Start(o);
   ASSERT_TRUE(server.ok()) << server.error().str();
@@ -125,10 +280,7 @@ TEST(ApiServerFlagsTest, BadFlagsAreNamed) {
     EXPECT_NE(r.error().str().find("--service-cluster-ip-range"), std::string::npos);
   }
   berth::testing::TempDir dir("berth-apiserver");
-  ApiServerOptions o;
-  o.data_dir = dir.path();
-  o.bind_address = "127.0.0.1";
-  o.secure_port = 0;
+  ApiServerOptions o = TestServerOptions(dir.path());
   o.service_node_port_range = "32767-30000";
   auto server = ApiServer::Start(o);
   ASSERT_FALSE(server.ok());

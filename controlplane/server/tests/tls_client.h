@@ -26,15 +26,20 @@ class TlsClient {
   }
 
   bhttp::response<bhttp::string_body> Do(bhttp::verb verb, const std::string& target,
-                                         std::string body = "") {
+                                         std::string body = "",
+                                         const std::string& content_type = "application/json",
+                                         const std::string& accept = "") {
     bhttp::request<bhttp::string_body> req{verb, target, 11};
     req.set(bhttp::field::host, "127.0.0.1");
+    if (!body.empty()) req.set(bhttp::field::content_type, content_type);
+    if (!accept.empty()) req.set(bhttp::field::accept, accept);
     req.body() = std::move(body);
     req.prepare_payload();
     bhttp::write(*stream_, req);
-    bhttp::response<bhttp::string_body> res;
-    bhttp::read(*stream_, buffer_, res);
-    return res;
+    bhttp::response_parser<bhttp::string_body> parser;
+    parser.body_limit(256 << 20);  // long watch streams in tests
+    bhttp::read(*stream_, buffer_, parser);
+    return parser.release();
   }
 
  private:

@@ -1,0 +1,597 @@
+#include "controlplane/server/registry/rest.h"
+
+#include <variant>
+
+#include "common/log.h"
+#include "common/strings.h"
+#include "controlplane/server/api/body.h"
+#include "controlplane/server/api/kinds.h"
+#include "controlplane/server/api/patch.h"
+#include "controlplane/server/api/table.h"
+#include "controlplane/server/registry/meta.h"
+#include "controlplane/server/registry/service_addresses.h"
+
+namespace berth::controlplane::registry {
+
+namespace bj = boost::json;
+using api::ApiStatus;
+
+std::string StorageKey(const api::ResourceType& type, const std::string& ns,
+                       const std::string& name) {
+  return type.storage_prefix + (type.namespaced ? ns + "/" : "") + name;
+}
+
+namespace {
+
+Rest::UpdateMode ModeFor(const Call& c) {
+  const std::string& sub = c.info.subresource;
+  return sub == "status" || sub == "approval" ? Rest::UpdateMode::kStatus : Rest::UpdateMode::kMain;
+}
+
+}  // namespace
+
+Rest::Rest(storage::Store& store, ServiceAllocator& allocator)
+    : store_(store), allocator_(allocator) {}
+
+void Rest::Serve(const api::RequestInfo& info, const api::Query& query, const http::Request& req,
+                 http::Response& w) {
+  const api::ResourceType* type = api::FindResource(info.group, info.version, info.resource);
+  if (type == nullptr) return Reply(w, api::NotFoundPath(info.path));
+  Call c{*type, info, query, req, w};
+  const std::string& verb = info.verb;
+  if (type->namespaced && info.namespace_.empty() && verb != "list" && verb != "watch") {
+    return Reply(w, api::NotFoundPath(info.path));
+  }
+  if (type->storage_prefix.empty()) {  // core/v1 bindings
+    if (verb != "create") return Reply(w, api::MethodNotAllowed());
+    ApiResult<bj::object> body = c.BodyObject();
+    if (const ApiStatus* e = std::get_if<ApiStatus>(&body)) return Reply(w, *e);
+    const bj::object& binding = std::get<bj::object>(body);
+    return Bind(c, api::LookupString(binding, {"metadata", "name"}), binding);
+  }
+  if (!info.subresource.empty()) {
+    const api::Subresource* sub = type->FindSubresource(info.subresource);
+    if (sub == nullptr) return Reply(w, api::NotFoundPath(info.path));
+    if (info.subresource == "scale") return Scale(c);
+    if (info.subresource == "binding" && verb == "create") {
+      ApiResult<bj::object> body = c.BodyObject();
+      if (const ApiStatus* e = std::get_if<ApiStatus>(&body)) return Reply(w, *e);
+      return Bind(c, info.name, std::get<bj::object>(body));
+    }
+    if (info.subresource == "eviction" && verb == "create") return Delete(c);
+    bool status_like = info.subresource == "status" || info.subresource == "approval" ||
+                       info.subresource == "finalize";
+    if (!status_like) return Reply(w, api::MethodNotAllowed());
+    if (verb == "get") return Get(c);
+    if (verb == "update") return Update(c);
+    if (verb == "patch") return Patch(c);
+    return Reply(w, api::MethodNotAllowed());
+  }
+  if (std::find(type->verbs.begin(), type->verbs.end(), verb) == type->verbs.end()) {
+    return Reply(w, api::MethodNotAllowed());
+  }
+  if (verb == "get") return Get(c);
+  if (verb == "list") return List(c);
+  if (verb == "watch") return Watch(c);
+  if (verb == "create") return Create(c);
+  if (verb == "update") return Update(c);
+  if (verb == "patch") return Patch(c);
+  if (verb == "delete") return Delete(c);
+  if (verb == "deletecollection") return DeleteCollection(c);
+  Reply(w, api::MethodNotAllowed());
+}
+
+Result<std::optional<bj::object>> Rest::Read(const api::ResourceType& type, const std::string& ns,
+                                             const std::string& name) {
+  std::optional<storage::KeyValue> kv = BERTH_TRY(store_.Get(StorageKey(type, ns, name)));
+  if (!kv) return std::optional<bj::object>();
+  return std::optional<bj::object>(BERTH_TRY(Decode(*kv)));
+}
+
+Status Rest::EnsureNamespaces(const std::vector<std::string>& names) {
+  const api::ResourceType& type = *api::FindResource("", "v1", "namespaces");
+  for (const std::string& name : names) {
+    bj::object ns{
+        {"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", bj::object{{"name", name}}}};
+    bj::object& meta = ns["metadata"].as_object();
+    meta["uid"] = NewUid();
+    meta["creationTimestamp"] = NowRfc3339();
+    type.behaviour->Default(ns);
+    type.behaviour->PrepareForCreate(ns);
+    Result<storage::KeyValue> made = store_.Create(StorageKey(type, "", name), Encode(ns));
+    if (!made.ok() && made.error().code() != Errc::kAlreadyExists) {
+      return std::move(made).error().Wrap("create namespace " + name);
+    }
+  }
+  return Ok();
+}
+
+Status Rest::EnsureKubernetesService(const std::string& ip, const std::string& endpoint,
+                                     uint16_t port) {
+  auto put = [&](const api::ResourceType& type, bj::object obj) -> Status {
+    bj::object& meta = obj["metadata"].as_object();
+    std::string key = StorageKey(type, "default", "kubernetes");
+    std::optional<storage::KeyValue> old = BERTH_TRY(store_.Get(key));
+    if (old) {
+      bj::object current = BERTH_TRY(Decode(*old));
+      meta["uid"] = current["metadata"].as_object()["uid"];
+      meta["creationTimestamp"] = current["metadata"].as_object()["creationTimestamp"];
+      SetResourceVersion(obj, old->mod_revision);
+      if (obj == current) return Ok();
+      BERTH_TRY(store_.Update(key, Encode(obj), old->mod_revision));
+      return Ok();
+    }
+    meta["uid"] = NewUid();
+    meta["creationTimestamp"] = NowRfc3339();
+    BERTH_TRY(store_.Create(key, Encode(obj)));
+    return Ok();
+  };
+  Result<std::string> taken = allocator_.AllocateIp(ip, "default/kubernetes");
+  if (!taken.ok() && taken.error().code() != Errc::kAlreadyExists) return std::move(taken).error();
+  bj::object labels{{"component", "apiserver"}, {"provider", "kubernetes"}};
+  bj::object service{
+      {"apiVersion", "v1"},
+      {"kind", "Service"},
+      {"metadata",
+       bj::object{{"name", "kubernetes"}, {"namespace", "default"}, {"labels", labels}}},
+      {"spec", bj::object{{"type", "ClusterIP"},
+                          {"clusterIP", ip},
+                          {"clusterIPs", bj::array{bj::string(ip)}},
+                          {"ipFamilies", bj::array{"IPv4"}},
+                          {"ipFamilyPolicy", "SingleStack"},
+                          {"internalTrafficPolicy", "Cluster"},
+                          {"sessionAffinity", "None"},
+                          {"ports", bj::array{bj::object{{"name", "https"},
+                                                         {"port", 443},
+                                                         {"protocol", "TCP"},
+                                                         {"targetPort", port}}}}}},
+      {"status", bj::object{{"loadBalancer", bj::object()}}}};
+  BERTH_TRY_CTX(put(*api::FindResource("", "v1", "services"), std::move(service)),
+                "the kubernetes Service");
+  bj::object endpoints{
+      {"apiVersion", "v1"},
+      {"kind", "Endpoints"},
+      {"metadata",
+       bj::object{{"name", "kubernetes"},
+                  {"namespace", "default"},
+                  {"labels", bj::object{{"endpointslice.kubernetes.io/skip-mirror", "true"}}}}},
+      {"subsets", bj::array{bj::object{
+                      {"addresses", bj::array{bj::object{{"ip", endpoint}}}},
+                      {"ports", bj::array{bj::object{
+                                    {"name", "https"}, {"port", port}, {"protocol", "TCP"}}}}}}}};
+  BERTH_TRY_CTX(put(*api::FindResource("", "v1", "endpoints"), std::move(endpoints)),
+                "the kubernetes Endpoints");
+  return Ok();
+}
+
+void Rest::Get(Call& c) {
+  int64_t revision = 0;
+  if (std::string rv = c.Param("resourceVersion"); !rv.empty() && rv != "0") {
+    std::optional<int64_t> parsed = ParseResourceVersion(rv);
+    if (!parsed) return c.Fail(api::BadRequest("invalid resource version: " + rv));
+    if (c.Param("resourceVersionMatch") == "Exact") revision = *parsed;
+  }
+  Result<std::optional<storage::KeyValue>> kv = store_.Get(c.Key(), revision);
+  if (!kv.ok()) return c.Fail(StoreError(c, kv.error()));
+  if (!*kv) return c.Fail(c.NotFound());
+  Result<bj::object> obj = Decode(**kv);
+  if (!obj.ok()) return c.Fail(api::Internal(obj.error().str()));
+  c.ReplyObject(200, *obj);
+}
+
+ApiResult<bj::object> Rest::PrepareCreate(Call& c, bj::object obj) {
+  const api::ResourceType& t = c.type;
+  std::string api_version = t.GroupVersion();
+  if (const bj::value* v = obj.if_contains("apiVersion");
+      v && v->is_string() && v->as_string() != api_version) {
+    return api::BadRequest("the API version in the data (" + std::string(v->as_string()) +
+                           ") does not match the expected API version (" + api_version + ")");
+  }
+  if (const bj::value* k = obj.if_contains("kind");
+      k && k->is_string() && !k->as_string().empty() && k->as_string() != t.kind) {
+    return api::BadRequest("the kind in the data (" + std::string(k->as_string()) +
+                           ") does not match the expected kind (" + t.kind + ")");
+  }
+  obj["apiVersion"] = api_version;
+  obj["kind"] = t.kind;
+  if (const bj::value* m = obj.if_contains("metadata"); m && !m->is_object() && !m->is_null()) {
+    return api::BadRequest("metadata: must be an object");
+  }
+  bj::object& meta = api::Child(obj, "metadata");
+  std::string body_ns = api::LookupString(meta, {"namespace"});
+  if (t.namespaced) {
+    if (!body_ns.empty() && body_ns != c.info.namespace_) {
+      return api::BadRequest(
+          "the namespace of the provided object does not match the namespace sent on the "
+          "request");
+    }
+    meta["namespace"] = c.info.namespace_;
+  } else {
+    meta.erase("namespace");
+  }
+  std::string name = api::LookupString(meta, {"name"});
+  std::string generate = api::LookupString(meta, {"generateName"});
+  if (name.empty() && !generate.empty()) {
+    // Upstream trims the prefix so the whole name stays a valid length.
+    name = generate.substr(0, std::min<size_t>(generate.size(), 58)) + NameSuffix();
+    meta["name"] = name;
+  }
+  if (std::string rv = api::LookupString(meta, {"resourceVersion"}); !rv.empty()) {
+    return api::BadRequest("resourceVersion should not be set on objects to be created");
+  }
+  meta.erase("resourceVersion");
+  meta.erase("deletionTimestamp");
+  meta.erase("deletionGracePeriodSeconds");
+  meta.erase("managedFields");
+  meta.erase("selfLink");
+  meta["uid"] = NewUid();
+  meta["creationTimestamp"] = NowRfc3339();
+  if (t.behaviour->tracks_generation()) {
+    meta["generation"] = 1;
+  } else {
+    meta.erase("generation");
+  }
+  t.behaviour->Default(obj);
+  t.behaviour->PrepareForCreate(obj);
+  api::FieldErrors errors;
+  ValidateMeta(t, obj, errors);
+  t.behaviour->Validate(obj, nullptr, errors);
+  if (!errors.empty()) return api::InvalidStatus(t.group, t.kind, name, errors.causes());
+  return obj;
+}
+
+void Rest::Create(Call& c) {
+  ApiResult<bj::object> body = c.BodyObject();
+  if (const ApiStatus* e = std::get_if<ApiStatus>(&body)) return c.Fail(*e);
+  ApiResult<bj::object> prepared = PrepareCreate(c, std::move(std::get<bj::object>(body)));
+  if (const ApiStatus* e = std::get_if<ApiStatus>(&prepared)) return c.Fail(*e);
+  bj::object& obj = std::get<bj::object>(prepared);
+  std::string name = api::NameOf(obj);
+  c.name = name;
+  if (c.type.namespaced) {
+    if (std::optional<ApiStatus> e = CheckNamespaceOpen(c.info.namespace_)) return c.Fail(*e);
+  }
+  if (c.DryRun()) return c.ReplyObject(201, obj);
+  bool is_service = c.type.resource == "services" && c.type.group.empty();
+  if (is_service) {
+    ApiResult<bj::object> allocated = AllocateServiceAddresses(allocator_, std::move(obj), nullptr);
+    if (const ApiStatus* e = std::get_if<ApiStatus>(&allocated)) return c.Fail(*e);
+    obj = std::move(std::get<bj::object>(allocated));
+  }
+  Result<storage::KeyValue> made = store_.Create(c.Key(), Encode(obj));
+  if (!made.ok()) {
+    if (is_service) ReleaseServiceAddresses(allocator_, obj, nullptr);
+    return c.Fail(StoreError(c, made.error()));
+  }
+  SetResourceVersion(obj, made->mod_revision);
+  c.ReplyObject(201, obj);
+}
+
+std::optional<ApiStatus> Rest::CheckNamespaceOpen(const std::string& ns) {
+  Result<std::optional<bj::object>> found =
+      Read(*api::FindResource("", "v1", "namespaces"), "", ns);
+  if (!found.ok()) return api::Internal(found.error().str());
+  if (!*found) return api::NotFound("", "namespaces", ns);
+  if (api::Lookup(**found, {"metadata", "deletionTimestamp"}) != nullptr) {
+    return api::Forbidden(
+        "unable to create new content in namespace " + ns + " because it is being terminated", "",
+        "namespaces", ns);
+  }
+  return std::nullopt;
+}
+
+void Rest::Update(Call& c) {
+  ApiResult<bj::object> body = c.BodyObject();
+  if (const ApiStatus* e = std::get_if<ApiStatus>(&body)) return c.Fail(*e);
+  bj::object obj = std::move(std::get<bj::object>(body));
+  std::string body_name = api::LookupString(obj, {"metadata", "name"});
+  if (body_name != c.info.name) {
+    return c.Fail(api::BadRequest("the name of the object (" + body_name +
+                                  ") does not match the name on the URL (" + c.info.name + ")"));
+  }
+  std::string rv_text = api::LookupString(obj, {"metadata", "resourceVersion"});
+  std::optional<int64_t> expected;
+  if (!rv_text.empty()) {
+    expected = ParseResourceVersion(rv_text);
+    if (!expected) {
+      api::FieldErrors errors;
+      errors.Invalid("metadata.resourceVersion", bj::string(rv_text), "must be an integer");
+      return c.Fail(api::InvalidStatus(c.type.group, c.type.kind, c.info.name, errors.causes()));
+    }
+  }
+  ApiResult<bj::object> out = GuaranteedUpdate(
+      c, c.info.name,
+      [&](const bj::object& old) -> ApiResult<bj::object> {
+        if (expected && *expected != ResourceVersionOf(old)) return c.Conflict();
+        bj::object next = obj;
+        SetResourceVersion(next, ResourceVersionOf(old));
+        return next;
+      },
+      ModeFor(c));
+  if (const ApiStatus* e = std::get_if<ApiStatus>(&out)) return c.Fail(*e);
+  c.ReplyObject(200, std::get<bj::object>(out));
+}
+
+void Rest::Patch(Call& c) {
+  std::string content_type = c.req.Header("content-type");
+  std::optional<api::PatchType> type = api::PatchTypeFor(content_type);
+  if (!type) return c.Fail(api::UnsupportedMediaType(content_type));
+  Result<bj::value> patch = api::ParseBody(c.req.body, "application/json");
+  if (!patch.ok()) return c.Fail(api::BadRequest(patch.error().message()));
+  ApiResult<bj::object> out = GuaranteedUpdate(
+      c, c.info.name,
+      [&](const bj::object& old) -> ApiResult<bj::object> {
+        Result<bj::value> patched = api::ApplyPatch(*type, old, *patch, c.type.kind);
+        if (!patched.ok()) return api::BadRequest(patched.error().message());
+        if (!patched->is_object()) return api::BadRequest("the patch did not yield an object");
+        bj::object next = std::move(patched->as_object());
+        std::string rv = api::LookupString(next, {"metadata", "resourceVersion"});
+        if (rv != std::to_string(ResourceVersionOf(old))) return c.Conflict();
+        return next;
+      },
+      ModeFor(c));
+  if (const ApiStatus* e = std::get_if<ApiStatus>(&out)) return c.Fail(*e);
+  c.ReplyObject(200, std::get<bj::object>(out));
+}
+
+ApiResult<bj::object> Rest::GuaranteedUpdate(const Call& c, const std::string& name,
+                                             const Mutation& mutate, UpdateMode mode) {
+  std::string key = StorageKey(c.type, c.ns, name);
+  for (int attempt = 0;; ++attempt) {
+    Result<std::optional<storage::KeyValue>> kv = store_.Get(key);
+    if (!kv.ok()) return StoreError(c, kv.error());
+    if (!*kv) return api::NotFound(c.type.group, c.type.resource, name);
+    Result<bj::object> old = Decode(**kv);
+    if (!old.ok()) return api::Internal(old.error().str());
+    ApiResult<bj::object> next = mutate(*old);
+    if (const ApiStatus* e = std::get_if<ApiStatus>(&next)) return *e;
+    bool raced = false;
+    ApiResult<bj::object> stored =
+        StoreUpdate(c, key, std::get<bj::object>(std::move(next)), *old, mode, raced);
+    if (!raced || attempt >= 16) return stored;
+  }
+}
+
+ApiResult<bj::object> Rest::StoreUpdate(const Call& c, const std::string& key, bj::object obj,
+                                        const bj::object& old, UpdateMode mode, bool& raced) {
+  bool status_only = mode == UpdateMode::kStatus;
+  const api::ResourceType& t = c.type;
+  int64_t old_rv = ResourceVersionOf(old);
+  std::string name = api::NameOf(old);
+  if (status_only) {
+    bj::object merged = old;
+    if (const bj::value* s = obj.if_contains("status")) merged["status"] = *s;
+    if (c.info.subresource == "approval") {
+      // Approval changes only the conditions.
+      bj::object& status = api::Child(merged, "status");
+      const bj::value* conditions = api::Lookup(obj, {"status", "conditions"});
+      bj::object old_status = api::Lookup(old, {"status"}) && old.at("status").is_object()
+                                  ? old.at("status").as_object()
+                                  : bj::object();
+      old_status["conditions"] = conditions != nullptr ? *conditions : bj::value(bj::array());
+      status = old_status;
+    }
+    obj = std::move(merged);
+  } else if (mode == UpdateMode::kMain) {
+    obj["apiVersion"] = t.GroupVersion();
+    obj["kind"] = t.kind;
+    bj::object& meta = api::Child(obj, "metadata");
+    const bj::object& old_meta = old.at("metadata").as_object();
+    for (const char* keep : {"uid", "creationTimestamp", "deletionTimestamp",
+                             "deletionGracePeriodSeconds", "generation"}) {
+      if (const bj::value* v = old_meta.if_contains(keep)) {
+        meta[keep] = *v;
+      } else {
+        meta.erase(keep);
+      }
+    }
+    meta.erase("managedFields");
+    if (t.namespaced)
+      meta["namespace"] = c.ns;
+    else
+      meta.erase("namespace");
+    if (t.FindSubresource("status") != nullptr) {
+      if (const bj::value* s = old.if_contains("status"))
+        obj["status"] = *s;
+      else
+        obj.erase("status");
+    }
+    t.behaviour->Default(obj);
+    api::FieldErrors errors;
+    ValidateMeta(t, obj, errors);
+    t.behaviour->Validate(obj, &old, errors);
+    if (!errors.empty()) return api::InvalidStatus(t.group, t.kind, name, errors.causes());
+    if (t.behaviour->tracks_generation() && SpecChanged(obj, old)) {
+      meta["generation"] = api::LookupInt(old, {"metadata", "generation"}) + 1;
+    }
+  }
+  SetResourceVersion(obj, old_rv);
+  // The last finalizer gone from an object being deleted: delete it.
+  if (api::Lookup(obj, {"metadata", "deletionTimestamp"}) != nullptr && !HasFinalizers(obj)) {
+    if (c.DryRun()) return obj;
+    Result<storage::KeyValue> gone = store_.Delete(key, old_rv);
+    if (!gone.ok()) {
+      raced = gone.error().code() == Errc::kAborted;
+      return StoreError(c, gone.error(), name);
+    }
+    ReleaseOnDelete(c, obj);
+    return obj;
+  }
+  if (obj == old || c.DryRun()) return obj;
+  bool is_service = t.resource == "services" && t.group.empty() && !status_only;
+  if (is_service) {
+    ApiResult<bj::object> allocated = AllocateServiceAddresses(allocator_, std::move(obj), &old);
+    if (const ApiStatus* e = std::get_if<ApiStatus>(&allocated)) return *e;
+    obj = std::move(std::get<bj::object>(allocated));
+  }
+  Result<storage::KeyValue> written = store_.Update(key, Encode(obj), old_rv);
+  if (!written.ok()) {
+    if (is_service) ReleaseServiceAddresses(allocator_, obj, &old);
+    raced = written.error().code() == Errc::kAborted;
+    return StoreError(c, written.error(), name);
+  }
+  if (is_service) ReleaseServiceAddresses(allocator_, old, &obj);
+  SetResourceVersion(obj, written->mod_revision);
+  return obj;
+}
+
+void Rest::ReleaseOnDelete(const Call& c, const bj::object& obj) {
+  if (c.type.resource == "services" && c.type.group.empty()) {
+    ReleaseServiceAddresses(allocator_, obj, nullptr);
+  }
+}
+
+void Rest::Delete(Call& c) {
+  DeleteOptions options;
+  if (std::optional<ApiStatus> e = ParseDeleteOptions(c, options)) return c.Fail(*e);
+  bool deleted = false;
+  ApiResult<bj::object> out = DeleteOne(c, c.info.name, options, deleted);
+  if (const ApiStatus* e = std::get_if<ApiStatus>(&out)) return c.Fail(*e);
+  if (c.info.subresource == "eviction") return c.ReplySuccess(201);
+  c.ReplyObject(deleted ? 200 : 202, std::get<bj::object>(out));
+}
+
+ApiResult<bj::object> Rest::DeleteOne(const Call& c, const std::string& name,
+                                      const DeleteOptions& options, bool& deleted) {
+  std::string key = StorageKey(c.type, c.ns, name);
+  for (int attempt = 0;; ++attempt) {
+    Result<std::optional<storage::KeyValue>> kv = store_.Get(key);
+    if (!kv.ok()) return StoreError(c, kv.error(), name);
+    if (!*kv) return api::NotFound(c.type.group, c.type.resource, name);
+    Result<bj::object> read = Decode(**kv);
+    if (!read.ok()) return api::Internal(read.error().str());
+    bj::object obj = std::move(*read);
+    int64_t rv = ResourceVersionOf(obj);
+    if (options.uid && *options.uid != api::LookupString(obj, {"metadata", "uid"})) {
+      return api::Conflict(
+          c.type.group, c.type.resource, name,
+          "Precondition failed: UID in precondition: " + *options.uid +
+              ", UID in object meta: " + api::LookupString(obj, {"metadata", "uid"}));
+    }
+    if (options.resource_version && *options.resource_version != rv) {
+      return api::Conflict(c.type.group, c.type.resource, name,
+                           "Precondition failed: ResourceVersion in precondition: " +
+                               std::to_string(*options.resource_version) +
+                               ", ResourceVersion in object meta: " + std::to_string(rv));
+    }
+    bj::object& meta = obj["metadata"].as_object();
+    bool graceful = false;
+    if (c.type.resource == "pods" && c.type.group.empty()) {
+      int64_t grace = options.grace_period
+                          ? *options.grace_period
+                          : api::LookupInt(obj, {"spec", "terminationGracePeriodSeconds"});
+      std::string phase = api::LookupString(obj, {"status", "phase"});
+      if (api::LookupString(obj, {"spec", "nodeName"}).empty() || phase == "Succeeded" ||
+          phase == "Failed") {
+        grace = 0;
+      }
+      if (grace > 0) {
+        const bj::value* current = meta.if_contains("deletionGracePeriodSeconds");
+        if (current != nullptr && current->is_int64() && current->as_int64() <= grace) {
+          return obj;  // already terminating, at least as soon
+        }
+        meta["deletionTimestamp"] = Rfc3339After(grace);
+        meta["deletionGracePeriodSeconds"] = grace;
+        meta["generation"] = api::LookupInt(obj, {"metadata", "generation"}) + 1;
+        graceful = true;
+      }
+    }
+    if (!graceful && c.type.resource == "namespaces" && c.type.group.empty()) {
+      if (meta.if_contains("deletionTimestamp") == nullptr)
+        meta["deletionTimestamp"] = NowRfc3339();
+      api::Child(obj, "status")["phase"] = "Terminating";
+      graceful = true;
+    }
+    if (!graceful) {
+      if (options.propagation == "Foreground") AddFinalizer(obj, "foregroundDeletion");
+      if (options.propagation == "Orphan") AddFinalizer(obj, "orphan");
+      if (HasFinalizers(obj)) {
+        if (meta.if_contains("deletionTimestamp") == nullptr) {
+          meta["deletionTimestamp"] = NowRfc3339();
+          meta["deletionGracePeriodSeconds"] = 0;
+        }
+        graceful = true;
+      }
+    }
+    if (c.DryRun()) {
+      deleted = !graceful;
+      return obj;
+    }
+    if (graceful) {
+      Result<storage::KeyValue> written = store_.Update(key, Encode(obj), rv);
+      if (!written.ok()) {
+        if (written.error().code() == Errc::kAborted && attempt < 16) continue;
+        return StoreError(c, written.error(), name);
+      }
+      SetResourceVersion(obj, written->mod_revision);
+      if (c.type.resource == "namespaces" && c.type.group.empty()) {
+        FinalizeNamespace(name);
+        deleted = true;
+      }
+      return obj;
+    }
+    Result<storage::KeyValue> gone = store_.Delete(key, rv);
+    if (!gone.ok()) {
+      if (gone.error().code() == Errc::kAborted && attempt < 16) continue;
+      return StoreError(c, gone.error(), name);
+    }
+    ReleaseOnDelete(c, obj);
+    deleted = true;
+    return obj;
+  }
+}
+
+void Rest::FinalizeNamespace(const std::string& name) {
+  // Upstream's namespace controller: every namespaced object goes, then
+  // the namespace's "kubernetes" finalizer, then the namespace.
+  for (const api::ResourceType& t : api::AllResources()) {
+    if (!t.namespaced || t.storage_prefix.empty()) continue;
+    std::string prefix = t.storage_prefix + name + "/";
+    Result<storage::ListResult> items = store_.List({prefix, "", 0, 0});
+    if (!items.ok()) {
+      BLOG(kWarn) << "namespace " << name << ": list " << prefix << ": " << items.error().str();
+      continue;
+    }
+    for (const storage::KeyValue& kv : items->items) {
+      Result<storage::KeyValue> gone = store_.Delete(kv.key);
+      if (!gone.ok() && gone.error().code() != Errc::kNotFound) {
+        BLOG(kWarn) << "namespace " << name << ": delete " << kv.key << ": " << gone.error().str();
+      }
+      if (gone.ok() && t.resource == "services" && t.group.empty()) {
+        Result<bj::object> svc = Decode(*gone);
+        if (svc.ok()) ReleaseServiceAddresses(allocator_, *svc, nullptr);
+      }
+    }
+  }
+  const api::ResourceType& ns = *api::FindResource("", "v1", "namespaces");
+  Result<storage::KeyValue> gone = store_.Delete(StorageKey(ns, "", name));
+  if (!gone.ok() && gone.error().code() != Errc::kNotFound) {
+    BLOG(kWarn) << "namespace " << name << ": " << gone.error().str();
+  }
+}
+
+void Rest::DeleteCollection(Call& c) {
+  DeleteOptions options;
+  if (std::optional<ApiStatus> e = ParseDeleteOptions(c, options)) return c.Fail(*e);
+  ApiResult<std::vector<bj::object>> items = Select(c);
+  if (const ApiStatus* e = std::get_if<ApiStatus>(&items)) return c.Fail(*e);
+  bj::array deleted;
+  for (const bj::object& obj : std::get<std::vector<bj::object>>(items)) {
+    Call one = c;
+    one.ns = api::LookupString(obj, {"metadata", "namespace"});
+    bool gone = false;
+    ApiResult<bj::object> out = DeleteOne(one, api::NameOf(obj), options, gone);
+    if (const ApiStatus* e = std::get_if<ApiStatus>(&out)) {
+      if (e->code == 404) continue;
+      return c.Fail(*e);
+    }
+    deleted.push_back(std::get<bj::object>(out));
+  }
+  bj::object list{{"kind", c.type.kind + "List"},
+                  {"apiVersion", c.type.GroupVersion()},
+                  {"metadata", bj::object()},
+                  {"items", std::move(deleted)}};
+  c.ReplyJson(200, list);
+}
+
+}  // namespace berth::controlplane::registry
