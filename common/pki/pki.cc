@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/ecdsa.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -257,6 +259,74 @@ Status Verify(const std::string& pem, const std::string& ca_pem) {
                      X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx.get())));
   }
   return Ok();
+}
+
+Result<std::string> NewSigningKey() {
+  Key key = BERTH_TRY(NewKey());
+  return ToPem(key.get());
+}
+
+Result<std::string> SignEs256(const std::string& key_pem, std::string_view data) {
+  Key key = BERTH_TRY(ParseKey(key_pem, "the signing key"));
+  std::unique_ptr<EVP_MD_CTX, Deleter<EVP_MD_CTX, EVP_MD_CTX_free>> ctx(EVP_MD_CTX_new());
+  size_t der_len = 0;
+  if (EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key.get()) != 1 ||
+      EVP_DigestSign(ctx.get(), nullptr, &der_len,
+                     reinterpret_cast<const unsigned char*>(data.data()), data.size()) != 1) {
+    return Fail("sign (ES256)");
+  }
+  std::string der(der_len, '\0');
+  auto* out = reinterpret_cast<unsigned char*>(der.data());
+  if (EVP_DigestSign(ctx.get(), out, &der_len, reinterpret_cast<const unsigned char*>(data.data()),
+                     data.size()) != 1) {
+    return Fail("sign (ES256)");
+  }
+  const unsigned char* p = out;
+  std::unique_ptr<ECDSA_SIG, Deleter<ECDSA_SIG, ECDSA_SIG_free>> sig(
+      d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der_len)));  // NOLINT(google-runtime-int)
+  if (!sig) return Fail("decode the ECDSA signature");
+  std::string raw(64, '\0');
+  auto* r = reinterpret_cast<unsigned char*>(raw.data());
+  if (BN_bn2binpad(ECDSA_SIG_get0_r(sig.get()), r, 32) != 32 ||
+      BN_bn2binpad(ECDSA_SIG_get0_s(sig.get()), r + 32, 32) != 32) {
+    return Fail("encode the ECDSA signature");
+  }
+  return raw;
+}
+
+bool VerifyEs256(const std::string& key_pem, std::string_view data, std::string_view signature) {
+  if (signature.size() != 64) return false;
+  Result<Key> key = ParseKey(key_pem, "the signing key");
+  if (!key.ok()) return false;
+  const auto* raw = reinterpret_cast<const unsigned char*>(signature.data());
+  std::unique_ptr<ECDSA_SIG, Deleter<ECDSA_SIG, ECDSA_SIG_free>> sig(ECDSA_SIG_new());
+  BIGNUM* r = BN_bin2bn(raw, 32, nullptr);
+  BIGNUM* s = BN_bin2bn(raw + 32, 32, nullptr);
+  if (ECDSA_SIG_set0(sig.get(), r, s) != 1) {
+    BN_free(r);
+    BN_free(s);
+    return false;
+  }
+  unsigned char* der = nullptr;
+  int der_len = i2d_ECDSA_SIG(sig.get(), &der);
+  if (der_len <= 0) return false;
+  std::unique_ptr<EVP_MD_CTX, Deleter<EVP_MD_CTX, EVP_MD_CTX_free>> ctx(EVP_MD_CTX_new());
+  bool ok = EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key->get()) == 1 &&
+            EVP_DigestVerify(ctx.get(), der, static_cast<size_t>(der_len),
+                             reinterpret_cast<const unsigned char*>(data.data()), data.size()) == 1;
+  OPENSSL_free(der);
+  ERR_clear_error();
+  return ok;
+}
+
+Result<std::string> PublicKeyDer(const std::string& key_pem) {
+  Key key = BERTH_TRY(ParseKey(key_pem, "the signing key"));
+  unsigned char* der = nullptr;
+  int n = i2d_PUBKEY(key.get(), &der);
+  if (n <= 0) return Fail("encode the public key");
+  std::string out(reinterpret_cast<char*>(der), static_cast<size_t>(n));
+  OPENSSL_free(der);
+  return out;
 }
 
 }  // namespace berth::pki

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <ctime>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/error.h"
@@ -51,5 +52,13 @@ struct CertInfo {
 Result<CertInfo> Inspect(const std::string& pem);
 // Whether the first certificate in `pem` chains to `ca_pem` and is valid now.
 Status Verify(const std::string& pem, const std::string& ca_pem);
+
+// Signing keys for JSON Web Signatures (service-account tokens): ES256,
+// ECDSA P-256 with SHA-256, the signature as r||s (64 bytes, RFC 7518).
+Result<std::string> NewSigningKey();  // a PEM (PKCS#8) private key
+Result<std::string> SignEs256(const std::string& key_pem, std::string_view data);
+bool VerifyEs256(const std::string& key_pem, std::string_view data, std::string_view signature);
+// The public key, DER (SubjectPublicKeyInfo): what a key id hashes.
+Result<std::string> PublicKeyDer(const std::string& key_pem);
 
 }  // namespace berth::pki

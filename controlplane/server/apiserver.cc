@@ -8,6 +8,7 @@
 
 #include "common/file.h"
 #include "common/log.h"
+#include "common/strings.h"
 #include "controlplane/server/api/discovery.h"
 #include "controlplane/server/api/openapi.h"
 #include "controlplane/server/api/request_info.h"
@@ -150,6 +151,18 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Start(const ApiServerOptions& opti
   s->allocator_ = BERTH_TRY(registry::ServiceAllocator::Make(
       *s->store_, options.service_cluster_ip_range, options.service_node_port_range));
   s->rest_ = std::make_unique<registry::Rest>(*s->store_, *s->allocator_);
+  s->service_account_tokens_ =
+      BERTH_TRY(auth::ServiceAccountTokens::Load(options.data_dir + "/pki/sa.key"));
+  s->authenticator_ = std::make_unique<Authenticator>(
+      s->tokens_ ? &*s->tokens_ : nullptr, &*s->service_account_tokens_, s->store_.get(),
+      std::vector<std::string>{s->service_account_tokens_->issuer()});
+  s->node_authorizer_ = std::make_unique<auth::NodeAuthorizer>(*s->store_);
+  s->rbac_ = std::make_unique<auth::RbacAuthorizer>(*s->store_);
+  s->authorizer_ = std::make_unique<auth::ChainAuthorizer>(
+      std::vector<auth::Authorizer*>{s->node_authorizer_.get(), s->rbac_.get()});
+  s->reviews_ = std::make_unique<Reviews>(*s->authenticator_, *s->authorizer_,
+                                          *s->service_account_tokens_, *s->store_);
+  BERTH_TRY(auth::EnsureBootstrapPolicy(*s->store_));
 
   http::ServerOptions https;
   https.bind_address = options.bind_address;
@@ -187,8 +200,91 @@ Status ApiServer::Bootstrap() {
 }
 
 void ApiServer::Handle(const http::Request& req, http::Response& w) {
-  std::optional<UserInfo> user = Authenticate(req, tokens_ ? &*tokens_ : nullptr);
-  if (!user) return Reply(w, api::Unauthorized());
+  std::optional<UserInfo> authenticated = authenticator_->Authenticate(req);
+  if (!authenticated) return Reply(w, api::Unauthorized());
+  std::variant<UserInfo, api::ApiStatus> acting = Impersonate(req, *authenticated);
+  if (const api::ApiStatus* e = std::get_if<api::ApiStatus>(&acting)) return Reply(w, *e);
+  const UserInfo& user = std::get<UserInfo>(acting);
+
+  api::Query query = api::ParseQuery(req.query);
+  api::RequestInfo info = api::ParseRequestInfo(req.method, req.path, query);
+  auth::Attributes attributes;
+  attributes.user = user;
+  attributes.verb = info.verb;
+  attributes.resource_request = info.is_resource_request;
+  attributes.group = info.group;
+  attributes.resource = info.resource;
+  attributes.subresource = info.subresource;
+  attributes.namespace_ = info.namespace_;
+  attributes.name = info.name;
+  attributes.path = req.path;
+  auth::Verdict verdict = authorizer_->Authorize(attributes);
+  if (verdict.decision != auth::Decision::kAllow) {
+    return Reply(w, api::Forbidden(auth::ForbiddenMessage(attributes, verdict.reason), info.group,
+                                   info.resource, info.name));
+  }
+  if (!info.is_resource_request) return ServeNonResource(req, info, w);
+  if (Reviews::Handles(info)) {
+    const api::ResourceType* type = api::FindResource(info.group, info.version, info.resource);
+    if (type == nullptr) return Reply(w, api::NotFoundPath(req.path));
+    registry::Call c(*type, info, query, req, w);
+    return reviews_->Serve(user, c);
+  }
+  rest_->Serve(info, query, req, w);
+}
+
+std::variant<UserInfo, api::ApiStatus> ApiServer::Impersonate(const http::Request& req,
+                                                              const UserInfo& user) {
+  std::string as = req.Header("impersonate-user");
+  std::string groups = req.Header("impersonate-group");
+  std::string uid = req.Header("impersonate-uid");
+  if (as.empty()) {
+    if (!groups.empty() || !uid.empty()) {
+      return api::BadRequest("requested impersonation of groups or a uid without a user");
+    }
+    return user;
+  }
+  UserInfo target{as, uid, {}, {}};
+  for (const std::string& g : Split(groups, ','))
+    if (std::string group(Trim(g)); !group.empty()) target.groups.push_back(group);
+  auto allowed = [&](const std::string& resource, const std::string& name) {
+    auth::Attributes a;
+    a.user = user;
+    a.verb = "impersonate";
+    a.resource = resource;
+    a.name = name;
+    if (resource == "serviceaccounts") {
+      // system:serviceaccount:<ns>:<name> is impersonated as that object.
+      std::vector<std::string> parts = Split(name, ':');
+      if (parts.size() == 4) {
+        a.namespace_ = parts[2];
+        a.name = parts[3];
+      }
+    }
+    auth::Verdict v = authorizer_->Authorize(a);
+    return v.decision == auth::Decision::kAllow
+               ? std::optional<api::ApiStatus>()
+               : std::optional<api::ApiStatus>(
+                     api::Forbidden(auth::ForbiddenMessage(a, v.reason), "", resource, name));
+  };
+  bool service_account = as.starts_with("system:serviceaccount:");
+  if (auto e = allowed(service_account ? "serviceaccounts" : "users", as)) return *e;
+  for (const std::string& g : target.groups)
+    if (auto e = allowed("groups", g)) return *e;
+  if (!uid.empty()) {
+    if (auto e = allowed("uids", uid)) return *e;
+  }
+  if (service_account) {
+    std::vector<std::string> parts = Split(as, ':');
+    target.groups.emplace_back("system:serviceaccounts");
+    if (parts.size() == 4) target.groups.push_back("system:serviceaccounts:" + parts[2]);
+  }
+  if (as != "system:anonymous") target.groups.emplace_back("system:authenticated");
+  return target;
+}
+
+void ApiServer::ServeNonResource(const http::Request& req, const api::RequestInfo& info,
+                                 http::Response& w) const {
   const std::string& path = req.path;
   if (path == "/healthz" || path == "/livez" || path == "/readyz" ||
       path.starts_with("/healthz/") || path.starts_with("/livez/") ||
@@ -200,9 +296,6 @@ void ApiServer::Handle(const http::Request& req, http::Response& w) {
     (void)w.Send(200, "application/json", VersionJson());
     return;
   }
-  api::Query query = api::ParseQuery(req.query);
-  api::RequestInfo info = api::ParseRequestInfo(req.method, path, query);
-  if (info.is_resource_request) return rest_->Serve(info, query, req, w);
   if (req.method != "GET" && req.method != "HEAD") return Reply(w, api::MethodNotAllowed());
   std::optional<std::string> doc;
   if (path == "/openapi/v2") {

@@ -12,12 +12,18 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <variant>
 
 #include "common/error.h"
+#include "controlplane/server/auth/node_authorizer.h"
+#include "controlplane/server/auth/rbac.h"
+#include "controlplane/server/auth/service_account_token.h"
+#include "controlplane/server/authn.h"
 #include "controlplane/server/cluster_pki.h"
 #include "controlplane/server/http/https_server.h"
 #include "controlplane/server/registry/allocator.h"
 #include "controlplane/server/registry/rest.h"
+#include "controlplane/server/reviews.h"
 #include "controlplane/server/token_file.h"
 #include "controlplane/storage/store.h"
 
@@ -55,13 +61,25 @@ class ApiServer {
  private:
   ApiServer() = default;
   void Handle(const http::Request& req, http::Response& w);
+  // Impersonate-User/-Group/-Uid/-Extra-*: the user the request acts as,
+  // when `user` may impersonate it; else the 403 to send.
+  std::variant<UserInfo, api::ApiStatus> Impersonate(const http::Request& req,
+                                                     const UserInfo& user);
+  void ServeNonResource(const http::Request& req, const api::RequestInfo& info,
+                        http::Response& w) const;
   // The namespaces and the `kubernetes` Service every cluster has.
   Status Bootstrap();
 
   ApiServerOptions options_;
   ClusterPki pki_;
   std::optional<TokenFile> tokens_;
+  std::optional<auth::ServiceAccountTokens> service_account_tokens_;
   std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<Authenticator> authenticator_;
+  std::unique_ptr<auth::NodeAuthorizer> node_authorizer_;
+  std::unique_ptr<auth::RbacAuthorizer> rbac_;
+  std::unique_ptr<auth::ChainAuthorizer> authorizer_;
+  std::unique_ptr<Reviews> reviews_;
   std::unique_ptr<registry::ServiceAllocator> allocator_;
   std::unique_ptr<registry::Rest> rest_;
   std::unique_ptr<http::HttpsServer> https_;

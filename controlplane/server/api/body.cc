@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "common/json.h"
+#include "controlplane/server/api/protobuf.h"
 
 namespace berth::controlplane::api {
 namespace {
@@ -77,6 +78,11 @@ Result<bj::value> ParseBody(std::string_view body, std::string_view content_type
     } catch (const YAML::Exception& e) {
       return Error(Errc::kInvalidArgument, std::string("invalid YAML: ") + e.what());
     }
+  }
+  if (media == kProtobufContentType) {
+    Result<bj::object> obj = DecodeProtobufObject(body);
+    if (!obj.ok()) return std::move(obj).error();
+    return bj::value(std::move(*obj));
   }
   return json::Parse(body, "request body");
 }

@@ -35,6 +35,13 @@ struct Builder {
     types.push_back(std::move(t));
     return types.back();
   }
+  // A type that is only created (the reviews): never stored.
+  void AddReview(const std::string& resource, const std::string& kind, bool namespaced = false) {
+    ResourceType& t = Add(resource, kind, namespaced);
+    t.verbs = {"create"};
+    t.storage_prefix.clear();
+    t.behaviour = nullptr;
+  }
 };
 
 void Status(ResourceType& t) {
@@ -75,7 +82,10 @@ std::vector<ResourceType> Build() {
     };
   }
   b.Add("secrets", "Secret", true, {}, &SecretKind());
-  b.Add("serviceaccounts", "ServiceAccount", true, {"sa"});
+  {
+    ResourceType& sa = b.Add("serviceaccounts", "ServiceAccount", true, {"sa"});
+    sa.subresources.push_back({"token", "TokenRequest", "authentication.k8s.io", "v1", {"create"}});
+  }
   {
     ResourceType& svc = b.Add("services", "Service", true, {"svc"}, &ServiceKind());
     svc.categories = {"all"};
@@ -94,6 +104,15 @@ std::vector<ResourceType> Build() {
     Status(t);
   }
   b.Add("controllerrevisions", "ControllerRevision", true);
+
+  b.group = "authentication.k8s.io";
+  b.AddReview("selfsubjectreviews", "SelfSubjectReview");
+  b.AddReview("tokenreviews", "TokenReview");
+  b.group = "authorization.k8s.io";
+  b.AddReview("localsubjectaccessreviews", "LocalSubjectAccessReview", true);
+  b.AddReview("selfsubjectaccessreviews", "SelfSubjectAccessReview");
+  b.AddReview("selfsubjectrulesreviews", "SelfSubjectRulesReview");
+  b.AddReview("subjectaccessreviews", "SubjectAccessReview");
 
   b.group = "batch";
   {

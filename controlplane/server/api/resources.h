@@ -35,7 +35,7 @@ struct ResourceType {
   // Objects live under this store prefix ("/pods/"): kube-apiserver's
   // /registry layout without the "/registry" (the etcd store adds it).
   std::string storage_prefix;
-  const Kind* behaviour = nullptr;  // null: not stored (reviews)
+  const Kind* behaviour = nullptr;  // null: not stored (the reviews, reviews.h)
 
   std::string GroupVersion() const { return group.empty() ? version : group + "/" + version; }
   const Subresource* FindSubresource(std::string_view name) const;

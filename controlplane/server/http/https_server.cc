@@ -223,7 +223,10 @@ struct HttpsServer::Impl {
       req.path = req.target.substr(0, q);
       req.query = q == std::string::npos ? "" : req.target.substr(q + 1);
       for (const auto& field : msg) {
-        req.headers[Lower(field.name_string())] = std::string(field.value());
+        // A repeated header is one list (RFC 9110 5.3): Impersonate-Group is.
+        std::string& value = req.headers[Lower(field.name_string())];
+        if (!value.empty()) value += ", ";
+        value += std::string(field.value());
       }
       req.body = std::move(msg.body());
       req.peer = peer;

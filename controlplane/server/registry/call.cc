@@ -29,6 +29,11 @@ std::string Call::Key() const {
 ApiResult<bj::object> Call::BodyObject() const {
   if (req.body.empty()) return api::BadRequest("the request body is empty");
   Result<bj::value> parsed = api::ParseBody(req.body, req.Header("content-type"));
+  if (!parsed.ok() && parsed.error().code() == Errc::kUnimplemented) {
+    api::ApiStatus s = api::UnsupportedMediaType(req.Header("content-type"));
+    s.message = parsed.error().message();
+    return s;
+  }
   if (!parsed.ok()) return api::BadRequest(parsed.error().message());
   if (!parsed->is_object()) {
     return api::BadRequest(std::string("the request body must be a JSON object, not ") +

@@ -42,8 +42,8 @@ void Rest::Serve(const api::RequestInfo& info, const api::Query& query, const ht
   if (type->namespaced && info.namespace_.empty() && verb != "list" && verb != "watch") {
     return Reply(w, api::NotFoundPath(info.path));
   }
-  if (type->storage_prefix.empty()) {  // core/v1 bindings
-    if (verb != "create") return Reply(w, api::MethodNotAllowed());
+  if (type->storage_prefix.empty()) {  // core/v1 bindings; the reviews are reviews.h's
+    if (verb != "create" || type->resource != "bindings") return Reply(w, api::MethodNotAllowed());
     ApiResult<bj::object> body = c.BodyObject();
     if (const ApiStatus* e = std::get_if<ApiStatus>(&body)) return Reply(w, *e);
     const bj::object& binding = std::get<bj::object>(body);
@@ -102,6 +102,22 @@ Status Rest::EnsureNamespaces(const std::vector<std::string>& names) {
     if (!made.ok() && made.error().code() != Errc::kAlreadyExists) {
       return std::move(made).error().Wrap("create namespace " + name);
     }
+    BERTH_TRY(EnsureDefaultServiceAccount(name));
+  }
+  return Ok();
+}
+
+Status Rest::EnsureDefaultServiceAccount(const std::string& ns) {
+  const api::ResourceType& type = *api::FindResource("", "v1", "serviceaccounts");
+  bj::object sa{{"apiVersion", "v1"},
+                {"kind", "ServiceAccount"},
+                {"metadata", bj::object{{"name", "default"},
+                                        {"namespace", ns},
+                                        {"uid", NewUid()},
+                                        {"creationTimestamp", NowRfc3339()}}}};
+  Result<storage::KeyValue> made = store_.Create(StorageKey(type, ns, "default"), Encode(sa));
+  if (!made.ok() && made.error().code() != Errc::kAlreadyExists) {
+    return std::move(made).error().Wrap("create the default service account of " + ns);
   }
   return Ok();
 }
@@ -264,6 +280,12 @@ void Rest::Create(Call& c) {
     return c.Fail(StoreError(c, made.error()));
   }
   SetResourceVersion(obj, made->mod_revision);
+  if (c.type.resource == "namespaces" && c.type.group.empty()) {
+    // Upstream's service account controller gives every namespace one.
+    if (Status s = EnsureDefaultServiceAccount(name); !s.ok()) {
+      BLOG(kWarn) << s.error().str();
+    }
+  }
   c.ReplyObject(201, obj);
 }
 

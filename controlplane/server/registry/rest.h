@@ -38,8 +38,10 @@ class Rest {
   // Serves a resource request (info.is_resource_request).
   void Serve(const api::RequestInfo& info, const api::Query& query, const http::Request& req,
              http::Response& w);
-  // Creates the namespaces every cluster has, when missing.
+  // Creates the namespaces every cluster has, when missing, each with its
+  // `default` ServiceAccount.
   Status EnsureNamespaces(const std::vector<std::string>& names);
+  Status EnsureDefaultServiceAccount(const std::string& ns);
   // The `kubernetes` Service in default (`ip`:443) and its Endpoints
   // (`endpoint`:`port`), made or brought up to date.
   Status EnsureKubernetesService(const std::string& ip, const std::string& endpoint, uint16_t port);

@@ -207,7 +207,9 @@ TEST_F(RestTest, ListPagesWithContinueAndSelectors) {
     token = meta.contains("continue") ? std::string(meta.at("continue").as_string()) : "";
     ++pages;
     // Writes between pages do not show in later pages.
-    if (pages == 1) ASSERT_EQ(CreateConfigMap("default", "cm-999", R"({"even":"true"})").code, 201);
+    if (pages == 1) {
+      ASSERT_EQ(CreateConfigMap("default", "cm-999", R"({"even":"true"})").code, 201);
+    }
   } while (!token.empty() && pages < 10);
   EXPECT_EQ(pages, 2);
   ASSERT_EQ(seen.size(), 13u);

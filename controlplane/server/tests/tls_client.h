@@ -4,6 +4,8 @@
 
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/pki/pki.h"
 #include "controlplane/server/http/beast.h"
@@ -25,12 +27,16 @@ class TlsClient {
     stream_->handshake(ssl::stream_base::client);
   }
 
-  bhttp::response<bhttp::string_body> Do(bhttp::verb verb, const std::string& target,
-                                         std::string body = "",
-                                         const std::string& content_type = "application/json",
-                                         const std::string& accept = "") {
+  bhttp::response<bhttp::string_body> Do(
+      bhttp::verb verb, const std::string& target, std::string body = "",
+      const std::string& content_type = "application/json", const std::string& accept = "",
+      const std::string& bearer = "",
+      const std::vector<std::pair<std::string, std::string>>& headers = {}) {
     bhttp::request<bhttp::string_body> req{verb, target, 11};
     req.set(bhttp::field::host, "127.0.0.1");
+    if (!bearer.empty()) req.set(bhttp::field::authorization, "Bearer " + bearer);
+    for (const auto& [name, value] : headers)
+      req.set(name, value);
     if (!body.empty()) req.set(bhttp::field::content_type, content_type);
     if (!accept.empty()) req.set(bhttp::field::accept, accept);
     req.body() = std::move(body);
