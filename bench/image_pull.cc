@@ -42,6 +42,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/stats.h"
 #include "common/file.h"
 #include "common/process.h"
 #include "common/strings.h"
@@ -52,6 +53,8 @@
 #include "runtime/image/registry/tests/registry_process.h"
 
 namespace {
+
+using berth::bench::Percentile;
 
 using berth::Command;
 using berth::Errc;
@@ -85,12 +88,6 @@ std::string SelfDir() {
   char buf[4096];
   ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
   return berth::Dirname(std::string(buf, n > 0 ? static_cast<size_t>(n) : 0));
-}
-
-double Percentile(std::vector<double> v, double p) {
-  std::sort(v.begin(), v.end());
-  size_t i = static_cast<size_t>(std::lround(p * static_cast<double>(v.size() - 1)));
-  return v[i];
 }
 
 double SecondsSince(int64_t start) {

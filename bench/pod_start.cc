@@ -59,6 +59,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/stats.h"
 #include "cgroups/cgroups.h"
 #include "common/fd.h"
 #include "common/file.h"
@@ -73,6 +74,9 @@
 #include "runtime/image/registry/tests/registry_process.h"
 
 namespace {
+
+using berth::bench::Mean;
+using berth::bench::Percentile;
 
 namespace v1 = ::runtime::v1;
 using berth::Errc;
@@ -842,20 +846,6 @@ Status RunRound(const std::vector<Session*>& sessions, const Flags& f, int round
 
 // ---------------------------------------------------------------------------
 // Output.
-
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  size_t i = static_cast<size_t>(std::lround(p * static_cast<double>(v.size() - 1)));
-  return v[i];
-}
-
-double Mean(const std::vector<double>& v) {
-  double sum = 0;
-  for (double x : v)
-    sum += x;
-  return v.empty() ? 0 : sum / static_cast<double>(v.size());
-}
 
 std::vector<double> Field(const std::vector<Sample>& s, double Sample::*field) {
   std::vector<double> out;

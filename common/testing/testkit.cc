@@ -1,7 +1,10 @@
 #include "common/testing/testkit.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -105,6 +108,32 @@ bool SendAll(int fd, std::string_view data) {
     data.remove_prefix(static_cast<size_t>(n));
   }
   return true;
+}
+
+Result<ChildGuard> SpawnLogged(const std::vector<std::string>& argv, const std::string& log_path) {
+  if (argv.empty()) return Error(Errc::kInvalidArgument, "SpawnLogged: empty argv");
+  UniqueFd log(::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+  if (!log) return Error::Sys("open", log_path);
+  UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  if (!null) return Error::Sys("open", "/dev/null");
+  std::vector<std::string> args = argv;
+  std::vector<char*> cargv;
+  cargv.reserve(args.size() + 1);
+  for (std::string& a : args)
+    cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  pid_t pid = ::fork();
+  if (pid < 0) return Error::Sys("fork", argv[0]);
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::dup2(null.get(), 0) < 0 || ::dup2(log.get(), 1) < 0 || ::dup2(log.get(), 2) < 0) {
+      _exit(127);
+    }
+    ::execv(cargv[0], cargv.data());
+    dprintf(2, "exec %s failed\n", cargv[0]);
+    _exit(127);
+  }
+  return ChildGuard(pid);
 }
 
 }  // namespace berth::testing

@@ -6,9 +6,11 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/error.h"
 #include "common/fd.h"
+#include "common/process.h"
 
 namespace berth::testing {
 
@@ -61,5 +63,11 @@ Result<UniqueFd> ConnectLoopback(uint16_t port);
 uint16_t UnusedPort();
 // send(2) until all of `data` is out (MSG_NOSIGNAL); false on an error.
 bool SendAll(int fd, std::string_view data);
+
+// Starts argv[0] (a path) with stdout and stderr appended to `log_path` and
+// stdin on /dev/null, for a server a test runs in another process. The
+// child gets SIGKILL when the test process dies; the guard kills it when
+// dropped.
+Result<ChildGuard> SpawnLogged(const std::vector<std::string>& argv, const std::string& log_path);
 
 }  // namespace berth::testing

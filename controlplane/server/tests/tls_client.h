@@ -27,6 +27,36 @@ class TlsClient {
     stream_->handshake(ssl::stream_base::client);
   }
 
+  // GET `target` as a stream: `on_line` gets each line of the chunked body
+  // (a watch event) as it arrives and returns false to stop. Returns the
+  // status code.
+  template <class OnLine>
+  int Stream(const std::string& target, OnLine on_line) {
+    bhttp::request<bhttp::empty_body> req{bhttp::verb::get, target, 11};
+    req.set(bhttp::field::host, "127.0.0.1");
+    bhttp::write(*stream_, req);
+    bhttp::response_parser<bhttp::buffer_body> parser;
+    parser.body_limit(boost::none);
+    bhttp::read_header(*stream_, buffer_, parser);
+    std::string pending;
+    char chunk[16384];
+    bool more = true;
+    while (more && !parser.is_done()) {
+      parser.get().body().data = chunk;
+      parser.get().body().size = sizeof chunk;
+      beast::error_code ec;
+      bhttp::read_some(*stream_, buffer_, parser, ec);
+      if (ec && ec != bhttp::error::need_buffer) break;
+      pending.append(chunk, sizeof chunk - parser.get().body().size);
+      size_t nl;
+      while (more && (nl = pending.find('\n')) != std::string::npos) {
+        more = on_line(std::string_view(pending).substr(0, nl));
+        pending.erase(0, nl + 1);
+      }
+    }
+    return parser.get().result_int();
+  }
+
   bhttp::response<bhttp::string_body> Do(
       bhttp::verb verb, const std::string& target, std::string body = "",
       const std::string& content_type = "application/json", const std::string& accept = "",

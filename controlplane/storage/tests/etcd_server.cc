@@ -1,8 +1,5 @@
 #include "controlplane/storage/tests/etcd_server.h"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -31,23 +28,8 @@ Result<std::unique_ptr<EtcdServer>> EtcdServer::Start(const std::string& dir) {
                                    "--initial-advertise-peer-urls=" + peer,
                                    "--initial-cluster=berth-test=" + peer,
                                    "--log-outputs=stderr"};
-  std::vector<char*> argv;
-  argv.reserve(args.size() + 1);
-  for (std::string& a : args)
-    argv.push_back(a.data());
-  argv.push_back(nullptr);
-  UniqueFd log(::open(server->log_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
-  if (!log) return Error::Sys("open", server->log_);
-  pid_t pid = ::fork();
-  if (pid < 0) return Error::Sys("fork", kEtcdBinary);
-  if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    ::dup2(log.get(), 1);
-    ::dup2(log.get(), 2);
-    ::execv(kEtcdBinary, argv.data());
-    _exit(127);
-  }
-  server->child_ = ChildGuard(pid);
+  server->child_ = BERTH_TRY(berth::testing::SpawnLogged(args, server->log_));
+  pid_t pid = server->child_.get();
 
   EtcdStoreOptions options;
   options.endpoint = server->endpoint_;

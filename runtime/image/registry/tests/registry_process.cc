@@ -1,8 +1,5 @@
 #include "runtime/image/registry/tests/registry_process.h"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -10,6 +7,7 @@
 #include <thread>
 
 #include "common/file.h"
+#include "common/testing/testkit.h"
 #include "runtime/image/registry/http_client.h"
 #include "runtime/image/registry/tests/test_server.h"
 
@@ -41,18 +39,7 @@ std::string RegistryProcess::Log() const {
 }
 
 Status RegistryProcess::Spawn(const std::string& config) {
-  UniqueFd log(::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
-  if (!log) return Error::Sys("open", log_);
-  pid_t pid = ::fork();
-  if (pid < 0) return Error::Sys("fork", kRegistryBinary);
-  if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // the registry dies with its parent
-    ::dup2(log.get(), 1);
-    ::dup2(log.get(), 2);
-    ::execl(kRegistryBinary, kRegistryBinary, "serve", config.c_str(), nullptr);
-    _exit(127);
-  }
-  child_ = ChildGuard(pid);
+  child_ = BERTH_TRY(berth::testing::SpawnLogged({kRegistryBinary, "serve", config}, log_));
   return Ok();
 }
 
