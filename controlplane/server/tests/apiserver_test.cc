@@ -226,6 +226,28 @@ TEST_F(ApiServerTest, KubectlAppliesPatchesLabelsScalesEditsWatchesAndDeletes) {
     ASSERT_NE(first, std::string::npos) << watched->out;
     EXPECT_NE(watched->out.find("web-config", first + 1), std::string::npos) << watched->out;
 
+    // A node whose status a kubelet reported: wait --for=condition, the
+    // nodes table, -o json and -o yaml.
+    std::string node = dir_.path() + "/node.yaml";
+    ASSERT_TRUE(WriteFile(node, "apiVersion: v1\nkind: Node\nmetadata:\n  name: n-" + version +
+                                    "\n  labels: {node-role.kubernetes.io/worker: \"\"}\n")
+                    .ok());
+    ok({"apply", "-f", node});
+    ok({"patch", "node", "n-" + version, "--subresource=status", "--type=merge", "-p",
+        R"({"status":{"conditions":[{"type":"Ready","status":"True"}],)"
+        R"("nodeInfo":{"kubeletVersion":"v1.33.0"}}})"});
+    ok({"wait", "--for=condition=Ready", "node/n-" + version, "--timeout=10s"});
+    std::string nodes = ok({"get", "node", "n-" + version});
+    EXPECT_NE(nodes.find("Ready    worker"), std::string::npos) << nodes;
+    EXPECT_NE(nodes.find("v1.33.0"), std::string::npos) << nodes;
+    std::string as_json = ok({"get", "node", "n-" + version, "-o", "json"});
+    EXPECT_EQ(boost::json::parse(as_json).at("status").at("conditions").at(0).at("type"), "Ready");
+    EXPECT_NE(ok({"get", "node", "n-" + version, "-o", "yaml"}).find("kind: Node"),
+              std::string::npos);
+    ok({"delete", "node", "n-" + version});
+    std::string resources = ok({"api-resources"});
+    EXPECT_NE(resources.find("deployments"), std::string::npos) << resources;
+    EXPECT_NE(resources.find("deploy"), std::string::npos) << resources;
     ok({"-n", "demo", "delete", "deploy/web", "svc/web", "cm/web-config"});
     EXPECT_EQ(ok({"-n", "demo", "get", "all", "-o", "name"}), "");
     EXPECT_NE(ok({"delete", "ns", "demo"}).find("namespace \"demo\" deleted"), std::string::npos);
