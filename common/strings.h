@@ -18,6 +18,9 @@ std::string Join(const std::vector<std::string>& parts, std::string_view sep);
 std::string_view Trim(std::string_view s);
 // JSON string literal (with quotes) for `s`.
 std::string JsonQuote(std::string_view s);
+// Percent-encodes all but RFC 3986's unreserved characters (a URL query
+// value or path segment).
+std::string PercentEncode(std::string_view s);
 
 // Parses a whole decimal integer; `what` names the value in the error.
 template <class T>

@@ -162,6 +162,7 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Start(const ApiServerOptions& opti
       std::vector<auth::Authorizer*>{s->node_authorizer_.get(), s->rbac_.get()});
   s->reviews_ = std::make_unique<Reviews>(*s->authenticator_, *s->authorizer_,
                                           *s->service_account_tokens_, *s->store_);
+  s->kubelet_proxy_ = std::make_unique<KubeletProxy>(*s->store_, s->pki_.kubelet_client);
   BERTH_TRY(auth::EnsureBootstrapPolicy(*s->store_));
 
   http::ServerOptions https;
@@ -224,6 +225,11 @@ void ApiServer::Handle(const http::Request& req, http::Response& w) {
                                    info.resource, info.name));
   }
   if (!info.is_resource_request) return ServeNonResource(req, info, w);
+  if (KubeletProxy::Handles(info)) {
+    const api::ResourceType& pods = *api::FindResource("", "v1", "pods");
+    registry::Call c(pods, info, query, req, w);
+    return kubelet_proxy_->Serve(c);
+  }
   if (Reviews::Handles(info)) {
     const api::ResourceType* type = api::FindResource(info.group, info.version, info.resource);
     if (type == nullptr) return Reply(w, api::NotFoundPath(req.path));

@@ -21,6 +21,7 @@
 #include "controlplane/server/authn.h"
 #include "controlplane/server/cluster_pki.h"
 #include "controlplane/server/http/https_server.h"
+#include "controlplane/server/kubelet_proxy.h"
 #include "controlplane/server/registry/allocator.h"
 #include "controlplane/server/registry/rest.h"
 #include "controlplane/server/reviews.h"
@@ -80,6 +81,7 @@ class ApiServer {
   std::unique_ptr<auth::RbacAuthorizer> rbac_;
   std::unique_ptr<auth::ChainAuthorizer> authorizer_;
   std::unique_ptr<Reviews> reviews_;
+  std::unique_ptr<KubeletProxy> kubelet_proxy_;
   std::unique_ptr<registry::ServiceAllocator> allocator_;
   std::unique_ptr<registry::Rest> rest_;
   std::unique_ptr<http::HttpsServer> https_;

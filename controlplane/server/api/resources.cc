@@ -74,10 +74,13 @@ std::vector<ResourceType> Build() {
   {
     ResourceType& pods = b.Add("pods", "Pod", true, {"po"}, &PodKind());
     pods.categories = {"all"};
-    // log, exec, attach and portforward join when the kubelet proxy does.
     pods.subresources = {
+        {"attach", "PodAttachOptions", "", "", {"create", "get"}},
         {"binding", "Binding", "", "", {"create"}},
         {"eviction", "Eviction", "policy", "v1", {"create"}},
+        {"exec", "PodExecOptions", "", "", {"create", "get"}},
+        {"log", "Pod", "", "", {"get"}},
+        {"portforward", "PodPortForwardOptions", "", "", {"create", "get"}},
         {"status", "Pod", "", "", kStatusVerbs},
     };
   }

@@ -51,10 +51,43 @@ PeerCertificate ReadPeer(SSL* ssl) {
   return peer;
 }
 
+// A TLS connection as a RawStream; bytes the HTTP parser read ahead
+// (in `buffer`) come first.
+class TlsRawStream : public RawStream {
+ public:
+  TlsRawStream(TlsStream& stream, beast::flat_buffer& buffer) : stream_(stream), buffer_(buffer) {}
+  Result<size_t> ReadSome(char* buf, size_t size) override {
+    if (buffer_.size() > 0) {
+      size_t n = net::buffer_copy(net::buffer(buf, size), buffer_.data());
+      buffer_.consume(n);
+      return n;
+    }
+    beast::error_code ec;
+    size_t n = stream_.read_some(net::buffer(buf, size), ec);
+    if (ec == net::error::eof || ec == ssl::error::stream_truncated) return size_t{0};
+    if (ec) return NetError("read upgraded stream", ec);
+    return n;
+  }
+  Status WriteAll(std::string_view data) override {
+    beast::error_code ec;
+    net::write(stream_, net::buffer(data.data(), data.size()), ec);
+    if (ec) return NetError("write upgraded stream", ec);
+    return Ok();
+  }
+  int fd() const override { return stream_.next_layer().native_handle(); }
+  bool Pending() const override {
+    return buffer_.size() > 0 || SSL_pending(stream_.native_handle()) > 0;
+  }
+
+ private:
+  TlsStream& stream_;
+  beast::flat_buffer& buffer_;
+};
+
 class StreamResponse : public Response {
  public:
-  StreamResponse(TlsStream& stream, unsigned version, bool keep_alive)
-      : stream_(stream), version_(version), keep_alive_(keep_alive) {}
+  StreamResponse(TlsStream& stream, beast::flat_buffer& buffer, unsigned version, bool keep_alive)
+      : stream_(stream), buffer_(buffer), version_(version), keep_alive_(keep_alive) {}
 
   Status Send(int status, const std::string& content_type, std::string body,
               const std::vector<std::pair<std::string, std::string>>& headers) override {
@@ -104,6 +137,17 @@ class StreamResponse : public Response {
     return Ok();
   }
 
+  Status Hijack(std::string_view head, const std::function<void(RawStream&)>& use) override {
+    if (started_) return Error(Errc::kFailedPrecondition, "response already started");
+    started_ = true;
+    keep_alive_ = false;  // the connection ends with the upgraded stream
+    TlsRawStream raw(stream_, buffer_);
+    BERTH_TRY(raw.WriteAll(head));
+    use(raw);
+    complete_ = true;
+    return Ok();
+  }
+
   bool PeerClosed() const override {
     pollfd p{stream_.next_layer().native_handle(), POLLRDHUP, 0};
     if (::poll(&p, 1, 0) <= 0) return false;
@@ -121,6 +165,7 @@ class StreamResponse : public Response {
   }
 
   TlsStream& stream_;
+  beast::flat_buffer& buffer_;
   unsigned version_;
   bool keep_alive_;
   bool started_ = false;
@@ -208,7 +253,7 @@ struct HttpsServer::Impl {
       parser.body_limit(options.max_body_bytes);
       bhttp::read(stream, buffer, parser, ec);
       if (ec == bhttp::error::body_limit) {
-        (void)StreamResponse(stream, 11, false)
+        (void)StreamResponse(stream, buffer, 11, false)
             .Send(413, "text/plain",
                   "request body larger than " + std::to_string(options.max_body_bytes) + " bytes\n",
                   {});
@@ -230,7 +275,7 @@ struct HttpsServer::Impl {
       }
       req.body = std::move(msg.body());
       req.peer = peer;
-      StreamResponse resp(stream, msg.version(), msg.keep_alive());
+      StreamResponse resp(stream, buffer, msg.version(), msg.keep_alive());
       handler(req, resp);
       if (!resp.started()) {
         BLOG(kError) << req.method << " " << req.path << ": the handler sent no response";

@@ -39,6 +39,20 @@ struct Request {
   std::string Header(const std::string& name) const;
 };
 
+// The bytes of a connection taken over after an HTTP upgrade (a proxied
+// exec, attach or port-forward stream).
+class RawStream {
+ public:
+  virtual ~RawStream() = default;
+  // Some bytes (0: the peer closed); blocks until there are any.
+  virtual Result<size_t> ReadSome(char* buf, size_t size) = 0;
+  virtual Status WriteAll(std::string_view data) = 0;
+  // The socket, for poll(2), and whether bytes already wait inside the TLS
+  // layer (then poll would not show them).
+  virtual int fd() const = 0;
+  virtual bool Pending() const = 0;
+};
+
 class Response {
  public:
   virtual ~Response() = default;
@@ -51,6 +65,9 @@ class Response {
   virtual Status EndStream() = 0;
   // The client hung up (a long watch checks between events).
   virtual bool PeerClosed() const = 0;
+  // Writes `head` (a status line and headers, as the handler built them)
+  // and hands the connection to `use`; it is closed afterwards.
+  virtual Status Hijack(std::string_view head, const std::function<void(RawStream&)>& use) = 0;
 };
 
 // Called on the connection's thread; it may block (a watch does).

@@ -24,14 +24,11 @@ struct Reply {
   bj::value body;
 };
 
-class RestTest : public ::testing::Test {
+class RestTest : public ServerTest {
  protected:
   void SetUp() override {
-    StartTestServer(TestServerOptions(dir_.path()), server_);
-    ASSERT_NE(server_, nullptr);
-    ca_ = ReadFile(dir_.path() + "/pki/ca.crt").value();
-    admin_.cert_pem = ReadFile(dir_.path() + "/pki/admin.crt").value();
-    admin_.key_pem = ReadFile(dir_.path() + "/pki/admin.key").value();
+    ServerTest::SetUp();
+    if (HasFatalFailure()) return;
     client_ = std::make_unique<http::TlsClient>(server_->port(), ca_, &admin_);
   }
 
@@ -62,10 +59,6 @@ class RestTest : public ::testing::Test {
     return std::make_unique<http::TlsClient>(server_->port(), ca_, &admin_);
   }
 
-  berth::testing::TempDir dir_{"berth-rest"};
-  std::unique_ptr<ApiServer> server_;
-  std::string ca_;
-  pki::Credential admin_;
   std::unique_ptr<http::TlsClient> client_;
 };
 

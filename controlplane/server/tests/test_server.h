@@ -6,6 +6,9 @@
 #include <memory>
 #include <string>
 
+#include "common/file.h"
+#include "common/pki/pki.h"
+#include "common/testing/testkit.h"
 #include "controlplane/server/apiserver.h"
 
 namespace berth::controlplane {
@@ -24,5 +27,34 @@ inline void StartTestServer(const ApiServerOptions& options, std::unique_ptr<Api
   ASSERT_TRUE(server.ok()) << server.error().str();
   out = std::move(*server);
 }
+
+// What a client of a test server needs: the cluster CA and the admin
+// credential, from the data dir.
+struct AdminAccess {
+  std::string ca_pem;
+  pki::Credential admin;
+};
+inline AdminAccess ReadAdminAccess(const std::string& data_dir) {
+  return {ReadFile(data_dir + "/pki/ca.crt").value(),
+          {ReadFile(data_dir + "/pki/admin.crt").value(),
+           ReadFile(data_dir + "/pki/admin.key").value()}};
+}
+
+// A test with a server of its own and the admin's access to it.
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    StartTestServer(TestServerOptions(dir_.path()), server_);
+    ASSERT_NE(server_, nullptr);
+    AdminAccess access = ReadAdminAccess(dir_.path());
+    ca_ = access.ca_pem;
+    admin_ = access.admin;
+  }
+
+  berth::testing::TempDir dir_{"berth-server-test"};
+  std::unique_ptr<ApiServer> server_;
+  std::string ca_;
+  pki::Credential admin_;
+};
 
 }  // namespace berth::controlplane

@@ -57,6 +57,35 @@ class TlsClient {
     return parser.get().result_int();
   }
 
+  // An upgrade request (exec, attach, port-forward): returns the status;
+  // after a 101 the connection carries raw bytes (WriteRaw, ReadRaw).
+  int Upgrade(bhttp::verb verb, const std::string& target, const std::string& protocol) {
+    bhttp::request<bhttp::empty_body> req{verb, target, 11};
+    req.set(bhttp::field::host, "127.0.0.1");
+    req.set(bhttp::field::connection, "Upgrade");
+    req.set(bhttp::field::upgrade, protocol);
+    bhttp::write(*stream_, req);
+    bhttp::response_parser<bhttp::empty_body> parser;
+    parser.skip(true);  // a 101 has no body; what follows is the stream
+    bhttp::read_header(*stream_, buffer_, parser);
+    return parser.get().result_int();
+  }
+  void WriteRaw(std::string_view data) {
+    net::write(*stream_, net::buffer(data.data(), data.size()));
+  }
+  // At least one byte, or "" when the peer closed.
+  std::string ReadRaw() {
+    if (buffer_.size() > 0) {
+      std::string out(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+      buffer_.consume(buffer_.size());
+      return out;
+    }
+    char buf[4096];
+    beast::error_code ec;
+    size_t n = stream_->read_some(net::buffer(buf), ec);
+    return ec ? std::string() : std::string(buf, n);
+  }
+
   bhttp::response<bhttp::string_body> Do(
       bhttp::verb verb, const std::string& target, std::string body = "",
       const std::string& content_type = "application/json", const std::string& accept = "",

@@ -143,18 +143,7 @@ Result<Url> Url::Resolve(std::string_view ref) const {
 }
 
 std::string QueryEscape(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
+  return PercentEncode(s);
 }
 
 std::string EncodeQuery(const std::vector<std::pair<std::string, std::string>>& params) {
