@@ -58,6 +58,49 @@ void FlagSet::Int(const std::string& names, int* out, const std::string& help) {
       help);
 }
 
+void FlagSet::Duration(const std::string& names, std::chrono::seconds* out,
+                       const std::string& help) {
+  Add(
+      names, false,
+      [out, names](const std::string& v) -> Status {
+        std::string flag = "-" + Split(names, ',')[0];
+        auto bad = [&] {
+          return Error(Errc::kInvalidArgument,
+                       flag + " `" + v + "`: want a duration such as 5m0s, 1h or 90s");
+        };
+        if (v == "0") {
+          *out = std::chrono::seconds(0);
+          return Ok();
+        }
+        int64_t total = 0;
+        size_t i = 0;
+        while (i < v.size()) {
+          size_t start = i;
+          while (i < v.size() && v[i] >= '0' && v[i] <= '9')
+            ++i;
+          if (i == start || i == v.size()) return bad();
+          int64_t n = std::stoll(v.substr(start, i - start));
+          switch (v[i++]) {
+            case 'h':
+              total += n * 3600;
+              break;
+            case 'm':
+              total += n * 60;
+              break;
+            case 's':
+              total += n;
+              break;
+            default:
+              return bad();
+          }
+        }
+        if (v.empty()) return bad();
+        *out = std::chrono::seconds(total);
+        return Ok();
+      },
+      help);
+}
+
 const FlagSet::Flag* FlagSet::Find(const std::string& name) const {
   for (const Flag& f : flags_) {
     for (const std::string& n : f.names) {

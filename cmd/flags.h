@@ -5,6 +5,7 @@
 // "--name" or "--name=false", and parsing stops at the first positional
 // argument or at "--".
 
+#include <chrono>
 #include <functional>
 #include <string>
 #include <vector>
@@ -21,6 +22,8 @@ class FlagSet {
   void String(const std::string& names, std::string* out, const std::string& help);
   void Bool(const std::string& names, bool* out, const std::string& help);
   void Int(const std::string& names, int* out, const std::string& help);
+  // Go's duration syntax, whole seconds: "5m0s", "1h", "90s", "0".
+  void Duration(const std::string& names, std::chrono::seconds* out, const std::string& help);
   void StringList(const std::string& names, std::vector<std::string>* out, const std::string& help);
 
   // Returns the positional arguments (everything from the first one on).

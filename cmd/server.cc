@@ -26,6 +26,8 @@ int RunServer(const std::vector<std::string>& args) {
                "\"\" or sqlite://<path> (SQLite), http(s)://host:port (etcd v3)");
   flags.String("token-auth-file", &o.token_auth_file, "static bearer tokens (CSV)");
   flags.String("advertise-host", &o.advertise_host, "host name in the admin kubeconfig");
+  flags.Duration("etcd-compaction-interval", &o.compaction_interval,
+                 "compact the store's history this often (0: never)");
   Result<std::vector<std::string>> rest = flags.Parse(args);
   if (!rest.ok()) {
     std::fprintf(stderr, "berth server: %s\n%s", rest.error().str().c_str(), flags.Usage().c_str());

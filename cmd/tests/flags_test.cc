@@ -42,5 +42,22 @@ TEST(Flags, UnknownAndMissingValueAreErrors) {
   EXPECT_EQ(f.Parse({"--root"}).error().str(), "kill: flag needs an argument: -root");
 }
 
+TEST(Flags, DurationsInGoSyntax) {
+  std::chrono::seconds d{0};
+  FlagSet f("server");
+  f.Duration("etcd-compaction-interval", &d, "");
+  ASSERT_TRUE(f.Parse({"--etcd-compaction-interval=5m0s"}).ok());
+  EXPECT_EQ(d.count(), 300);
+  ASSERT_TRUE(f.Parse({"--etcd-compaction-interval", "1h30s"}).ok());
+  EXPECT_EQ(d.count(), 3630);
+  ASSERT_TRUE(f.Parse({"--etcd-compaction-interval=0"}).ok());
+  EXPECT_EQ(d.count(), 0);
+  for (const char* bad : {"5", "m", "5x", ""}) {
+    auto r = f.Parse({std::string("--etcd-compaction-interval=") + bad});
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.error().str().find("-etcd-compaction-interval"), std::string::npos);
+  }
+}
+
 }  // namespace
 }  // namespace berth::cli

@@ -164,6 +164,7 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Start(const ApiServerOptions& opti
                                           *s->service_account_tokens_, *s->store_);
   s->kubelet_proxy_ = std::make_unique<KubeletProxy>(*s->store_, s->pki_.kubelet_client);
   BERTH_TRY(auth::EnsureBootstrapPolicy(*s->store_));
+  s->compactor_ = std::make_unique<Compactor>(*s->store_, options.compaction_interval);
 
   http::ServerOptions https;
   https.bind_address = options.bind_address;
@@ -188,6 +189,7 @@ ApiServer::~ApiServer() {
 void ApiServer::Stop() {
   if (rest_) rest_->Stop();
   if (https_) https_->Stop();
+  compactor_.reset();
 }
 
 Status ApiServer::Bootstrap() {

@@ -8,6 +8,7 @@
 // discovery (/api, /apis, ...) and the REST of every resource type in
 // api/resources.cc (registry/rest.h); any other path is a 404 Status.
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -20,6 +21,7 @@
 #include "controlplane/server/auth/service_account_token.h"
 #include "controlplane/server/authn.h"
 #include "controlplane/server/cluster_pki.h"
+#include "controlplane/server/compactor.h"
 #include "controlplane/server/http/https_server.h"
 #include "controlplane/server/kubelet_proxy.h"
 #include "controlplane/server/registry/allocator.h"
@@ -41,6 +43,9 @@ struct ApiServerOptions {
   std::string datastore_endpoint;
   std::string token_auth_file;
   std::string advertise_host = "127.0.0.1";  // the host the admin kubeconfig names
+  // History older than one interval is compacted (0: never), as
+  // --etcd-compaction-interval.
+  std::chrono::seconds compaction_interval{300};
 };
 
 // The Kubernetes version this apiserver reports (and whose API it serves).
@@ -82,6 +87,7 @@ class ApiServer {
   std::unique_ptr<auth::ChainAuthorizer> authorizer_;
   std::unique_ptr<Reviews> reviews_;
   std::unique_ptr<KubeletProxy> kubelet_proxy_;
+  std::unique_ptr<Compactor> compactor_;
   std::unique_ptr<registry::ServiceAllocator> allocator_;
   std::unique_ptr<registry::Rest> rest_;
   std::unique_ptr<http::HttpsServer> https_;

@@ -10,6 +10,7 @@
 #include "common/file.h"
 #include "common/testing/testkit.h"
 #include "controlplane/server/apiserver.h"
+#include "controlplane/server/compactor.h"
 #include "controlplane/server/tests/test_server.h"
 #include "controlplane/server/tests/tls_client.h"
 
@@ -350,6 +351,24 @@ TEST_F(RestTest, PodsDeleteGracefullyOnceBoundAndNamespacesTakeTheirObjects) {
       verb::post, "/api/v1/namespaces/default/services",
       R"({"metadata":{"name":"s2"},"spec":{"clusterIP":")" + ip + R"(","ports":[{"port":80}]}})");
   EXPECT_EQ(reuse.code, 201) << bj::serialize(reuse.body);
+}
+
+TEST_F(RestTest, TheCompactorKeepsOneIntervalOfHistory) {
+  Compactor compactor(server_->store(), std::chrono::seconds(0));  // ticked by hand
+  Reply first = CreateConfigMap("default", "old");
+  EXPECT_EQ(compactor.Tick(), 0);  // remembers where the interval starts
+  ASSERT_EQ(CreateConfigMap("default", "new").code, 201);
+  int64_t compacted = compactor.Tick();
+  EXPECT_EQ(compacted, Rv(first.body));  // what the first tick saw
+  // Inside the kept interval a watch resumes; before it, 410.
+  auto kept =
+      client_->Do(verb::get, "/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=" +
+                                 std::to_string(compacted) + "&timeoutSeconds=1");
+  EXPECT_NE(kept.body().find("\"new\""), std::string::npos) << kept.body();
+  auto gone =
+      client_->Do(verb::get, "/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=" +
+                                 std::to_string(Rv(first.body) - 2) + "&timeoutSeconds=1");
+  EXPECT_NE(gone.body().find("\"code\":410"), std::string::npos) << gone.body();
 }
 
 TEST_F(RestTest, DiscoveryListsGroupsAndResources) {
