@@ -43,6 +43,11 @@ class Kind {
   // field label. metadata.name and metadata.namespace are answered here.
   virtual std::optional<std::string> Field(const boost::json::object& obj,
                                            std::string_view field) const;
+  // A kind stored in another version's shape (events.k8s.io/v1 Events
+  // live as core/v1 Events, as upstream shares their storage): to and from
+  // the stored form.
+  virtual void ToStorage(boost::json::object& /*obj*/) const {}
+  virtual void FromStorage(boost::json::object& /*obj*/) const {}
   // Table columns (Name first for most kinds) and a row's cells.
   virtual std::vector<TableColumn> Columns() const;
   virtual boost::json::array Cells(const boost::json::object& obj, time_t now) const;
@@ -54,6 +59,7 @@ const Kind& PodKind();
 const Kind& NodeKind();
 const Kind& ServiceKind();
 const Kind& EventKind();
+const Kind& EventsV1Kind();  // events.k8s.io/v1, stored as core/v1
 const Kind& DeploymentKind();
 const Kind& ReplicaSetKind();
 const Kind& StatefulSetKind();

@@ -139,7 +139,7 @@ std::vector<ResourceType> Build() {
   b.Add("endpointslices", "EndpointSlice", true);
 
   b.group = "events.k8s.io";
-  b.Add("events", "Event", true, {"ev"}, &EventKind());
+  b.Add("events", "Event", true, {"ev"}, &EventsV1Kind()).storage_prefix = "/events/";
 
   b.group = "rbac.authorization.k8s.io";
   b.Add("clusterrolebindings", "ClusterRoleBinding", false);

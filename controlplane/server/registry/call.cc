@@ -91,6 +91,19 @@ std::string Encode(bj::object obj) {
   return bj::serialize(obj);
 }
 
+Result<bj::object> Decode(const api::ResourceType& type, const storage::KeyValue& kv) {
+  bj::object obj = BERTH_TRY(Decode(kv));
+  if (type.behaviour != nullptr) type.behaviour->FromStorage(obj);
+  obj["apiVersion"] = type.GroupVersion();
+  obj["kind"] = type.kind;
+  return obj;
+}
+
+std::string Encode(const api::ResourceType& type, bj::object obj) {
+  if (type.behaviour != nullptr) type.behaviour->ToStorage(obj);
+  return Encode(std::move(obj));
+}
+
 void SetResourceVersion(bj::object& obj, int64_t revision) {
   api::Child(obj, "metadata")["resourceVersion"] = std::to_string(revision);
 }

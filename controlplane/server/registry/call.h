@@ -56,6 +56,10 @@ struct Call {
 // Stored values carry no resourceVersion: it is the key's mod revision.
 Result<boost::json::object> Decode(const storage::KeyValue& kv);
 std::string Encode(boost::json::object obj);
+// As `type` serves them: its version's shape, apiVersion and kind (the
+// stored form may be another version's, Kind::FromStorage).
+Result<boost::json::object> Decode(const api::ResourceType& type, const storage::KeyValue& kv);
+std::string Encode(const api::ResourceType& type, boost::json::object obj);
 void SetResourceVersion(boost::json::object& obj, int64_t revision);
 int64_t ResourceVersionOf(const boost::json::object& obj);
 // A resourceVersion as a revision; nullopt when not a non-negative integer.

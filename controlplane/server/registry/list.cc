@@ -65,7 +65,7 @@ ApiResult<std::vector<bj::object>> Rest::Select(const Call& c) {
   if (!list.ok()) return StoreError(c, list.error());
   std::vector<bj::object> out;
   for (const storage::KeyValue& kv : list->items) {
-    Result<bj::object> obj = Decode(kv);
+    Result<bj::object> obj = Decode(c.type, kv);
     if (obj.ok() && s.Matches(c.type, *obj)) out.push_back(std::move(*obj));
   }
   return out;
@@ -154,7 +154,7 @@ void Rest::List(Call& c) {
     bool filled = false;
     for (const storage::KeyValue& kv : chunk->items) {
       last_key = kv.key;
-      Result<bj::object> obj = Decode(kv);
+      Result<bj::object> obj = Decode(c.type, kv);
       if (!obj.ok()) return c.Fail(api::Internal(obj.error().str()));
       if (!s.Matches(c.type, *obj)) continue;
       page.items.push_back(std::move(*obj));

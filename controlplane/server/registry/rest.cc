@@ -85,7 +85,7 @@ Result<std::optional<bj::object>> Rest::Read(const api::ResourceType& type, cons
                                              const std::string& name) {
   std::optional<storage::KeyValue> kv = BERTH_TRY(store_.Get(StorageKey(type, ns, name)));
   if (!kv) return std::optional<bj::object>();
-  return std::optional<bj::object>(BERTH_TRY(Decode(*kv)));
+  return std::optional<bj::object>(BERTH_TRY(Decode(type, *kv)));
 }
 
 Status Rest::EnsureNamespaces(const std::vector<std::string>& names) {
@@ -190,7 +190,7 @@ void Rest::Get(Call& c) {
   Result<std::optional<storage::KeyValue>> kv = store_.Get(c.Key(), revision);
   if (!kv.ok()) return c.Fail(StoreError(c, kv.error()));
   if (!*kv) return c.Fail(c.NotFound());
-  Result<bj::object> obj = Decode(**kv);
+  Result<bj::object> obj = Decode(c.type, **kv);
   if (!obj.ok()) return c.Fail(api::Internal(obj.error().str()));
   c.ReplyObject(200, *obj);
 }
@@ -274,7 +274,7 @@ void Rest::Create(Call& c) {
     if (const ApiStatus* e = std::get_if<ApiStatus>(&allocated)) return c.Fail(*e);
     obj = std::move(std::get<bj::object>(allocated));
   }
-  Result<storage::KeyValue> made = store_.Create(c.Key(), Encode(obj));
+  Result<storage::KeyValue> made = store_.Create(c.Key(), Encode(c.type, obj));
   if (!made.ok()) {
     if (is_service) ReleaseServiceAddresses(allocator_, obj, nullptr);
     return c.Fail(StoreError(c, made.error()));
@@ -363,7 +363,7 @@ ApiResult<bj::object> Rest::GuaranteedUpdate(const Call& c, const std::string& n
     Result<std::optional<storage::KeyValue>> kv = store_.Get(key);
     if (!kv.ok()) return StoreError(c, kv.error());
     if (!*kv) return api::NotFound(c.type.group, c.type.resource, name);
-    Result<bj::object> old = Decode(**kv);
+    Result<bj::object> old = Decode(c.type, **kv);
     if (!old.ok()) return api::Internal(old.error().str());
     ApiResult<bj::object> next = mutate(*old);
     if (const ApiStatus* e = std::get_if<ApiStatus>(&next)) return *e;
@@ -446,7 +446,7 @@ ApiResult<bj::object> Rest::StoreUpdate(const Call& c, const std::string& key, b
     if (const ApiStatus* e = std::get_if<ApiStatus>(&allocated)) return *e;
     obj = std::move(std::get<bj::object>(allocated));
   }
-  Result<storage::KeyValue> written = store_.Update(key, Encode(obj), old_rv);
+  Result<storage::KeyValue> written = store_.Update(key, Encode(t, obj), old_rv);
   if (!written.ok()) {
     if (is_service) ReleaseServiceAddresses(allocator_, obj, &old);
     raced = written.error().code() == Errc::kAborted;
@@ -480,7 +480,7 @@ ApiResult<bj::object> Rest::DeleteOne(const Call& c, const std::string& name,
     Result<std::optional<storage::KeyValue>> kv = store_.Get(key);
     if (!kv.ok()) return StoreError(c, kv.error(), name);
     if (!*kv) return api::NotFound(c.type.group, c.type.resource, name);
-    Result<bj::object> read = Decode(**kv);
+    Result<bj::object> read = Decode(c.type, **kv);
     if (!read.ok()) return api::Internal(read.error().str());
     bj::object obj = std::move(*read);
     int64_t rv = ResourceVersionOf(obj);
@@ -540,7 +540,7 @@ ApiResult<bj::object> Rest::DeleteOne(const Call& c, const std::string& name,
       return obj;
     }
     if (graceful) {
-      Result<storage::KeyValue> written = store_.Update(key, Encode(obj), rv);
+      Result<storage::KeyValue> written = store_.Update(key, Encode(c.type, obj), rv);
       if (!written.ok()) {
         if (written.error().code() == Errc::kAborted && attempt < 16) continue;
         return StoreError(c, written.error(), name);

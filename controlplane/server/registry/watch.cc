@@ -78,7 +78,7 @@ void Rest::Watch(Call& c) {
     Result<storage::ListResult> list = store_.List({s.prefix, "", 0, 0});
     if (!list.ok()) return c.Fail(StoreError(c, list.error()));
     for (const storage::KeyValue& kv : list->items) {
-      Result<bj::object> obj = Decode(kv);
+      Result<bj::object> obj = Decode(c.type, kv);
       if (obj.ok() && s.Matches(c.type, *obj)) initial.push_back(std::move(*obj));
     }
     after = list->revision;
@@ -127,12 +127,12 @@ void Rest::Watch(Call& c) {
       continue;
     }
     for (const storage::Event& e : *events) {
-      Result<bj::object> now = Decode(e.kv);
+      Result<bj::object> now = Decode(c.type, e.kv);
       if (!now.ok()) continue;
       bool matches = s.Matches(c.type, *now);
       bool matched = false;
       if (e.prev) {
-        Result<bj::object> before = Decode(*e.prev);
+        Result<bj::object> before = Decode(c.type, *e.prev);
         matched = before.ok() && s.Matches(c.type, *before);
       }
       std::string_view type;

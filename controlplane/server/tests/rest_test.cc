@@ -371,6 +371,32 @@ TEST_F(RestTest, TheCompactorKeepsOneIntervalOfHistory) {
   EXPECT_NE(gone.body().find("\"code\":410"), std::string::npos) << gone.body();
 }
 
+TEST_F(RestTest, EventsOfBothApisShareOneStore) {
+  Reply v1 = Do(verb::post, "/apis/events.k8s.io/v1/namespaces/default/events",
+                R"({"metadata":{"name":"e1"},"regarding":{"kind":"Pod","name":"p"},
+                    "note":"pulled","reason":"Pulled","type":"Normal","action":"Pull",
+                    "reportingController":"kubelet","reportingInstance":"n1",
+                    "eventTime":"2026-11-22T10:00:00.000000Z"})");
+  ASSERT_EQ(v1.code, 201) << bj::serialize(v1.body);
+  EXPECT_EQ(v1.body.at("note"), "pulled");
+  Reply core = Do(verb::get, "/api/v1/namespaces/default/events/e1");
+  ASSERT_EQ(core.code, 200);
+  EXPECT_EQ(core.body.at("apiVersion"), "v1");
+  EXPECT_EQ(core.body.at("message"), "pulled");
+  EXPECT_EQ(core.body.at("involvedObject").at("name"), "p");
+  EXPECT_EQ(core.body.at("reportingComponent"), "kubelet");
+  Reply selected = Do(verb::get,
+                      "/api/v1/namespaces/default/events?fieldSelector="
+                      "involvedObject.name%3Dp,reason%3DPulled");
+  EXPECT_EQ(selected.body.at("items").as_array().size(), 1u);
+  Reply by_regarding = Do(verb::get,
+                          "/apis/events.k8s.io/v1/events?fieldSelector="
+                          "regarding.name%3Dp");
+  ASSERT_EQ(by_regarding.code, 200) << bj::serialize(by_regarding.body);
+  ASSERT_EQ(by_regarding.body.at("items").as_array().size(), 1u);
+  EXPECT_EQ(by_regarding.body.at("items").at(0).at("regarding").at("kind"), "Pod");
+}
+
 TEST_F(RestTest, DiscoveryListsGroupsAndResources) {
   Reply api = Do(verb::get, "/api");
   EXPECT_EQ(api.body.at("versions").at(0), "v1");

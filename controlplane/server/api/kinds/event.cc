@@ -1,6 +1,9 @@
-// Events (core/v1; events.k8s.io/v1 are stored apart for now): the field
-// labels kubectl and controllers select on, and `kubectl get events`'
-// columns (no Name column but with -o wide).
+// Events: core/v1, and events.k8s.io/v1 stored in core/v1's shape (one
+// store, as upstream: an event written through either API reads through
+// both). The field labels kubectl and controllers select on, and `kubectl
+// get events`' columns (no Name column but with -o wide).
+
+#include <utility>
 
 #include "controlplane/server/api/kinds.h"
 
@@ -77,10 +80,63 @@ class Event : public Kind {
   }
 };
 
+// events.k8s.io/v1 field -> core/v1 field.
+constexpr std::pair<std::string_view, std::string_view> kRenames[] = {
+    {"regarding", "involvedObject"},
+    {"note", "message"},
+    {"deprecatedSource", "source"},
+    {"deprecatedFirstTimestamp", "firstTimestamp"},
+    {"deprecatedLastTimestamp", "lastTimestamp"},
+    {"deprecatedCount", "count"},
+    {"reportingController", "reportingComponent"},
+};
+
+void Rename(bj::object& obj, std::string_view from, std::string_view to) {
+  auto it = obj.find(from);
+  if (it == obj.end()) return;
+  bj::value v = std::move(it->value());
+  obj.erase(it);
+  obj[to] = std::move(v);
+}
+
+bj::object AsCore(bj::object obj) {
+  for (const auto& [v1, core] : kRenames)
+    Rename(obj, v1, core);
+  return obj;
+}
+
+class EventsV1 : public Kind {
+ public:
+  void ToStorage(bj::object& obj) const override { obj = AsCore(std::move(obj)); }
+  void FromStorage(bj::object& obj) const override {
+    for (const auto& [v1, core] : kRenames)
+      Rename(obj, core, v1);
+  }
+  std::optional<std::string> Field(const bj::object& obj, std::string_view field) const override {
+    std::string core(field);
+    for (const auto& [v1, c] : kRenames) {
+      if (field == v1 ||
+          (field.starts_with(v1) && field.size() > v1.size() && field[v1.size()] == '.')) {
+        core = std::string(c) + std::string(field.substr(v1.size()));
+      }
+    }
+    return EventKind().Field(AsCore(obj), core);
+  }
+  std::vector<TableColumn> Columns() const override { return EventKind().Columns(); }
+  bj::array Cells(const bj::object& obj, time_t now) const override {
+    return EventKind().Cells(AsCore(obj), now);
+  }
+};
+
 }  // namespace
 
 const Kind& EventKind() {
   static const Event kind;
+  return kind;
+}
+
+const Kind& EventsV1Kind() {
+  static const EventsV1 kind;
   return kind;
 }
 
