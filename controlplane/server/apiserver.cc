@@ -9,7 +9,9 @@
 #include "common/file.h"
 #include "common/log.h"
 #include "common/strings.h"
+#include "controlplane/server/api/body.h"
 #include "controlplane/server/api/discovery.h"
+#include "controlplane/server/api/kinds.h"
 #include "controlplane/server/api/openapi.h"
 #include "controlplane/server/api/request_info.h"
 #include "controlplane/server/api/status.h"
@@ -211,6 +213,16 @@ void ApiServer::Handle(const http::Request& req, http::Response& w) {
 
   api::Query query = api::ParseQuery(req.query);
   api::RequestInfo info = api::ParseRequestInfo(req.method, req.path, query);
+  if (info.is_resource_request) {
+    // A cluster-scoped type exists only outside namespaces: rights in a
+    // namespace must not reach it through a namespaced path.
+    const api::ResourceType* type = api::FindResource(info.group, info.version, info.resource);
+    bool own_namespace =
+        info.group.empty() && info.resource == "namespaces" && info.name == info.namespace_;
+    if (type != nullptr && !type->namespaced && !info.namespace_.empty() && !own_namespace) {
+      return Reply(w, api::NotFoundPath(req.path));
+    }
+  }
   auth::Attributes attributes;
   attributes.user = user;
   attributes.verb = info.verb;
@@ -227,6 +239,9 @@ void ApiServer::Handle(const http::Request& req, http::Response& w) {
                                    info.resource, info.name));
   }
   if (!info.is_resource_request) return ServeNonResource(req, info, w);
+  if (std::optional<api::ApiStatus> refused = NodeRestriction(user, info, req)) {
+    return Reply(w, *refused);
+  }
   if (KubeletProxy::Handles(info)) {
     const api::ResourceType& pods = *api::FindResource("", "v1", "pods");
     registry::Call c(pods, info, query, req, w);
@@ -239,6 +254,24 @@ void ApiServer::Handle(const http::Request& req, http::Response& w) {
     return reviews_->Serve(user, c);
   }
   rest_->Serve(info, query, req, w);
+}
+
+std::optional<api::ApiStatus> ApiServer::NodeRestriction(const UserInfo& user,
+                                                         const api::RequestInfo& info,
+                                                         const http::Request& req) const {
+  // Upstream's NodeRestriction admission, for what the Node authorizer
+  // cannot see: a node creates only its own Node object.
+  std::string node = auth::NodeName(user);
+  if (node.empty() || !info.group.empty() || info.resource != "nodes" || info.verb != "create") {
+    return std::nullopt;
+  }
+  Result<boost::json::value> body = api::ParseBody(req.body, req.Header("content-type"));
+  std::string name = body.ok() && body->is_object()
+                         ? api::LookupString(body->as_object(), {"metadata", "name"})
+                         : "";
+  if (name == node) return std::nullopt;
+  return api::Forbidden("node \"" + node + "\" is not allowed to create node \"" + name + "\"", "",
+                        "nodes", name);
 }
 
 std::variant<UserInfo, api::ApiStatus> ApiServer::Impersonate(const http::Request& req,

@@ -71,6 +71,9 @@ class ApiServer {
   // when `user` may impersonate it; else the 403 to send.
   std::variant<UserInfo, api::ApiStatus> Impersonate(const http::Request& req,
                                                      const UserInfo& user);
+  // NodeRestriction admission: a 403 for what a node may not do.
+  std::optional<api::ApiStatus> NodeRestriction(const UserInfo& user, const api::RequestInfo& info,
+                                                const http::Request& req) const;
   void ServeNonResource(const http::Request& req, const api::RequestInfo& info,
                         http::Response& w) const;
   // The namespaces and the `kubernetes` Service every cluster has.

@@ -1,6 +1,7 @@
 #include "controlplane/server/api/patch.h"
 
 #include <algorithm>
+#include <charconv>
 #include <optional>
 #include <vector>
 
@@ -47,8 +48,10 @@ Result<size_t> ArrayIndex(const std::string& token, size_t size, bool allow_end,
       (token.size() > 1 && token[0] == '0')) {
     return Bad("invalid array index `" + token + "` in `" + std::string(path) + "`");
   }
-  size_t i = std::stoul(token);
-  if (i > size || (!allow_end && i == size)) {
+  size_t i = 0;
+  auto [end, ec] = std::from_chars(token.data(), token.data() + token.size(), i);
+  if (ec != std::errc() || end != token.data() + token.size() || i > size ||
+      (!allow_end && i == size)) {
     return Bad("array index " + token + " out of bounds in `" + std::string(path) + "`");
   }
   return i;

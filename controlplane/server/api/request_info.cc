@@ -116,6 +116,15 @@ RequestInfo ParseRequestInfo(std::string_view method, std::string_view path, con
   } else if (m == "delete") {
     info.verb = info.name.empty() ? "deletecollection" : "delete";
   }
+  // A list or watch pinned to one name is authorized as on that name, as
+  // upstream does (resourceNames rules, the node authorizer).
+  if ((info.verb == "list" || info.verb == "watch") && info.name.empty()) {
+    auto it = query.find("fieldSelector");
+    if (it != query.end() && it->second.starts_with("metadata.name=") &&
+        it->second.find(',') == std::string::npos) {
+      info.name = it->second.substr(std::string_view("metadata.name=").size());
+    }
+  }
   return info;
 }
 

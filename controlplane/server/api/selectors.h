@@ -57,6 +57,10 @@ class FieldSelector {
   // The value required for `field` by an `=` term, if any (metadata.name
   // narrows a list to one key).
   std::optional<std::string> Exact(std::string_view field) const;
+  // Adds `field`=`value` (a watch of one object by name).
+  void Require(std::string field, std::string value) {
+    requirements_.push_back({std::move(field), true, std::move(value)});
+  }
 
  private:
   std::vector<FieldRequirement> requirements_;

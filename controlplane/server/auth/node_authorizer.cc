@@ -142,7 +142,9 @@ Verdict NodeAuthorizer::Authorize(const Attributes& a) {
       return PodBoundTo(node, a.namespace_, a.name) ? Allow("a pod on node " + node)
                                                     : Deny("may only delete pods bound to it");
     }
-    if (a.subresource.empty() && a.verb == "create") return Allow("mirror pods");
+    // No mirror pods: a pod a node could create for itself would name
+    // secrets the node may then read (upstream's NodeRestriction
+    // admission limits them; berth does not run static pods).
     return {};
   }
   if (g.empty() && (r == "services" || r == "endpoints") && read) return Allow(r + " are readable");

@@ -209,7 +209,11 @@ Status EnsureBootstrapPolicy(storage::Store& store) {
                      "jobs/status",
                      "endpointslices",
                      "leases"};
-  bj::array editable = viewable;
+  // Namespaces are read, never written, with a namespaced role.
+  bj::array editable;
+  for (const bj::value& v : viewable)
+    if (v.as_string() != "namespaces" && v.as_string() != "namespaces/status")
+      editable.push_back(v);
   for (const char* extra : {"secrets", "pods/exec", "pods/attach", "pods/portforward",
                             "pods/eviction", "serviceaccounts/token"})
     editable.emplace_back(extra);
@@ -226,9 +230,10 @@ Status EnsureBootstrapPolicy(storage::Store& store) {
        {rule({"*"}, {"*"}, {"*"}),
         bj::object{{"nonResourceURLs", bj::array{"*"}}, {"verbs", bj::array{"*"}}}}},
       {"view", {rule(workload_groups, viewable, read)}},
-      {"edit", {rule(workload_groups, editable, edit_verbs)}},
+      {"edit",
+       {rule(workload_groups, viewable, read), rule(workload_groups, editable, edit_verbs)}},
       {"admin",
-       {rule(workload_groups, editable, edit_verbs),
+       {rule(workload_groups, viewable, read), rule(workload_groups, editable, edit_verbs),
         rule({"rbac.authorization.k8s.io"}, {"roles", "rolebindings"}, edit_verbs),
         rule({"authorization.k8s.io"}, {"localsubjectaccessreviews"}, {"create"})}},
       {"system:discovery",

@@ -276,7 +276,14 @@ struct HttpsServer::Impl {
       req.body = std::move(msg.body());
       req.peer = peer;
       StreamResponse resp(stream, buffer, msg.version(), msg.keep_alive());
-      handler(req, resp);
+      try {
+        handler(req, resp);
+      } catch (const std::exception& e) {
+        // A handler bug must not take the whole server down with the thread.
+        BLOG(kError) << req.method << " " << req.path << ": " << e.what();
+        if (!resp.started()) (void)resp.Send(500, "text/plain", "internal error\n", {});
+        break;
+      }
       if (!resp.started()) {
         BLOG(kError) << req.method << " " << req.path << ": the handler sent no response";
         (void)resp.Send(500, "text/plain", "no response\n", {});

@@ -23,6 +23,25 @@ std::string StorageKey(const api::ResourceType& type, const std::string& ns,
 
 namespace {
 
+// A CSR's Approved and Denied conditions change only through /approval:
+// /status keeps the stored ones.
+void KeepApprovalConditions(bj::object& csr, const bj::object& old) {
+  auto approval = [](const bj::value& c) {
+    std::string type = c.is_object() ? api::LookupString(c.as_object(), {"type"}) : "";
+    return type == "Approved" || type == "Denied";
+  };
+  bj::array conditions;
+  if (const bj::value* now = api::Lookup(csr, {"status", "conditions"}); now && now->is_array()) {
+    for (const bj::value& c : now->as_array())
+      if (!approval(c)) conditions.push_back(c);
+  }
+  if (const bj::value* was = api::Lookup(old, {"status", "conditions"}); was && was->is_array()) {
+    for (const bj::value& c : was->as_array())
+      if (approval(c)) conditions.push_back(c);
+  }
+  api::Child(csr, "status")["conditions"] = std::move(conditions);
+}
+
 Rest::UpdateMode ModeFor(const Call& c) {
   const std::string& sub = c.info.subresource;
   return sub == "status" || sub == "approval" ? Rest::UpdateMode::kStatus : Rest::UpdateMode::kMain;
@@ -393,6 +412,9 @@ ApiResult<bj::object> Rest::StoreUpdate(const Call& c, const std::string& key, b
       old_status["conditions"] = conditions != nullptr ? *conditions : bj::value(bj::array());
       status = old_status;
     }
+    if (t.resource == "certificatesigningrequests" && c.info.subresource == "status") {
+      KeepApprovalConditions(merged, old);
+    }
     obj = std::move(merged);
   } else if (mode == UpdateMode::kMain) {
     obj["apiVersion"] = t.GroupVersion();
@@ -436,7 +458,7 @@ ApiResult<bj::object> Rest::StoreUpdate(const Call& c, const std::string& key, b
       raced = gone.error().code() == Errc::kAborted;
       return StoreError(c, gone.error(), name);
     }
-    ReleaseOnDelete(c, obj);
+    ReleaseOnDelete(c, old);  // what was stored holds the addresses
     return obj;
   }
   if (obj == old || c.DryRun()) return obj;
@@ -470,7 +492,8 @@ void Rest::Delete(Call& c) {
   ApiResult<bj::object> out = DeleteOne(c, c.info.name, options, deleted);
   if (const ApiStatus* e = std::get_if<ApiStatus>(&out)) return c.Fail(*e);
   if (c.info.subresource == "eviction") return c.ReplySuccess(201);
-  c.ReplyObject(deleted ? 200 : 202, std::get<bj::object>(out));
+  (void)deleted;  // upstream answers 200 whether the object went now or later
+  c.ReplyObject(200, std::get<bj::object>(out));
 }
 
 ApiResult<bj::object> Rest::DeleteOne(const Call& c, const std::string& name,
@@ -566,8 +589,22 @@ ApiResult<bj::object> Rest::DeleteOne(const Call& c, const std::string& name,
 void Rest::FinalizeNamespace(const std::string& name) {
   // Upstream's namespace controller: every namespaced object goes, then
   // the namespace's "kubernetes" finalizer, then the namespace.
+  // Two passes: an object created while the first ran (its create saw the
+  // namespace still open) goes in the second.
+  for (int pass = 0; pass < 2; ++pass) {
+    FinalizeNamespacePass(name);
+  }
+  const api::ResourceType& ns = *api::FindResource("", "v1", "namespaces");
+  Result<storage::KeyValue> gone = store_.Delete(StorageKey(ns, "", name));
+  if (!gone.ok() && gone.error().code() != Errc::kNotFound) {
+    BLOG(kWarn) << "namespace " << name << ": " << gone.error().str();
+  }
+}
+
+void Rest::FinalizeNamespacePass(const std::string& name) {
   for (const api::ResourceType& t : api::AllResources()) {
     if (!t.namespaced || t.storage_prefix.empty()) continue;
+    if (t.group == "events.k8s.io") continue;  // core/v1 events' store
     std::string prefix = t.storage_prefix + name + "/";
     Result<storage::ListResult> items = store_.List({prefix, "", 0, 0});
     if (!items.ok()) {
@@ -584,11 +621,6 @@ void Rest::FinalizeNamespace(const std::string& name) {
         if (svc.ok()) ReleaseServiceAddresses(allocator_, *svc, nullptr);
       }
     }
-  }
-  const api::ResourceType& ns = *api::FindResource("", "v1", "namespaces");
-  Result<storage::KeyValue> gone = store_.Delete(StorageKey(ns, "", name));
-  if (!gone.ok() && gone.error().code() != Errc::kNotFound) {
-    BLOG(kWarn) << "namespace " << name << ": " << gone.error().str();
   }
 }
 

@@ -88,6 +88,7 @@ class Rest {
   // Upstream's namespace controller, inline: deletes the namespace's
   // objects, then the namespace.
   void FinalizeNamespace(const std::string& name);
+  void FinalizeNamespacePass(const std::string& name);
 
   storage::Store& store_;
   ServiceAllocator& allocator_;

@@ -21,6 +21,9 @@ ApiResult<Selection> SelectionFor(const Call& c) {
   Result<api::FieldSelector> fields = api::FieldSelector::Parse(c.Param("fieldSelector"));
   if (!fields.ok()) return api::BadRequest(fields.error().message());
   s.fields = std::move(*fields);
+  // A name in the path (the deprecated /watch/.../<name>) selects that
+  // object only, as the authorizer was told.
+  if (!c.name.empty()) s.fields.Require("metadata.name", c.name);
   // Every field label must be one the kind knows, even with no objects.
   for (const api::FieldRequirement& r : s.fields.requirements()) {
     boost::json::object probe;

@@ -32,6 +32,24 @@ std::set<int> NodePorts(const bj::object& svc) {
   return out;
 }
 
+// The node port `old` gave the port matching `port` (by name, else by
+// number and protocol); 0 when none.
+int OldNodePort(const bj::object& old, const bj::object& port) {
+  const bj::value* ports = api::Lookup(old, {"spec", "ports"});
+  if (ports == nullptr || !ports->is_array()) return 0;
+  std::string name = api::LookupString(port, {"name"});
+  for (const bj::value& p : ports->as_array()) {
+    if (!p.is_object()) continue;
+    const bj::object& o = p.as_object();
+    bool same = !name.empty() ? api::LookupString(o, {"name"}) == name
+                              : api::LookupInt(o, {"port"}) == api::LookupInt(port, {"port"}) &&
+                                    api::LookupString(o, {"protocol"}) ==
+                                        api::LookupString(port, {"protocol"});
+    if (same) return static_cast<int>(api::LookupInt(o, {"nodePort"}));
+  }
+  return 0;
+}
+
 api::ApiStatus Invalid(const bj::object& svc, const std::string& field, const bj::value& value,
                        const Error& e) {
   api::FieldErrors errors;
@@ -57,7 +75,8 @@ ApiResult<bj::object> AllocateServiceAddresses(ServiceAllocator& allocator, bj::
     for (int port : taken_ports)
       (void)allocator.ReleaseNodePort(port);
   };
-  std::string old_ip = old != nullptr ? api::LookupString(*old, {"spec", "clusterIP"}) : "";
+  std::string old_ip =
+      old != nullptr && WantsClusterIp(*old) ? api::LookupString(*old, {"spec", "clusterIP"}) : "";
   if (WantsClusterIp(svc)) {
     std::string ip = api::LookupString(spec, {"clusterIP"});
     if (!old_ip.empty() && old_ip != "None" && (ip.empty() || ip == old_ip)) {
@@ -78,13 +97,17 @@ ApiResult<bj::object> AllocateServiceAddresses(ServiceAllocator& allocator, bj::
     spec["ipFamilyPolicy"] = "SingleStack";
   }
   if (WantsNodePorts(svc)) {
-    std::set<int> had = old != nullptr ? NodePorts(*old) : std::set<int>();
+    std::set<int> had = old != nullptr && WantsNodePorts(*old) ? NodePorts(*old) : std::set<int>();
     if (bj::value* ports = spec.if_contains("ports"); ports != nullptr && ports->is_array()) {
       size_t i = 0;
       for (bj::value& p : ports->as_array()) {
         std::string field = "spec.ports[" + std::to_string(i++) + "].nodePort";
         if (!p.is_object()) continue;
         int requested = static_cast<int>(api::LookupInt(p.as_object(), {"nodePort"}));
+        // An update that leaves nodePort out keeps the port's old one.
+        if (requested == 0 && old != nullptr && WantsNodePorts(*old)) {
+          requested = OldNodePort(*old, p.as_object());
+        }
         if (requested != 0 && had.contains(requested)) continue;  // already ours
         Result<int> got = allocator.AllocateNodePort(requested, owner);
         if (!got.ok()) {
@@ -104,7 +127,8 @@ ApiResult<bj::object> AllocateServiceAddresses(ServiceAllocator& allocator, bj::
 
 void ReleaseServiceAddresses(ServiceAllocator& allocator, const bj::object& svc,
                              const bj::object* keep) {
-  std::string ip = api::LookupString(svc, {"spec", "clusterIP"});
+  // Only what the service was given: an ExternalName service holds none.
+  std::string ip = WantsClusterIp(svc) ? api::LookupString(svc, {"spec", "clusterIP"}) : "";
   std::string kept_ip = keep != nullptr && WantsClusterIp(*keep)
                             ? api::LookupString(*keep, {"spec", "clusterIP"})
                             : "";
@@ -115,7 +139,7 @@ void ReleaseServiceAddresses(ServiceAllocator& allocator, const bj::object& svc,
   }
   std::set<int> kept =
       keep != nullptr && WantsNodePorts(*keep) ? NodePorts(*keep) : std::set<int>();
-  for (int port : NodePorts(svc)) {
+  for (int port : WantsNodePorts(svc) ? NodePorts(svc) : std::set<int>()) {
     if (kept.contains(port)) continue;
     if (Status s = allocator.ReleaseNodePort(port); !s.ok()) {
       BLOG(kWarn) << "release node port " << port << ": " << s.error().str();

@@ -100,6 +100,13 @@ TEST_F(AuthTest, NodesReadOnlyTheSecretsTheirPodsReference) {
   EXPECT_EQ(As(&n1, verb::patch, "/api/v1/nodes/n1", R"({"metadata":{"labels":{"a":"b"}}})").first,
             415);  // JSON patch needs its content type: the request got past authorization
   ExpectForbidden(As(&n1, verb::delete_, "/api/v1/nodes/n2"), "may only change its own Node");
+  ExpectForbidden(As(&n1, verb::post, "/api/v1/nodes", R"({"metadata":{"name":"n3"}})"),
+                  "is not allowed to create node \"n3\"");
+  // A node may not make itself a pod that names a secret it wants.
+  ExpectForbidden(As(&n2, verb::post, "/api/v1/namespaces/default/pods",
+                     R"({"metadata":{"name":"steal"},"spec":{"nodeName":"n2","containers":[
+                        {"name":"c","image":"i","envFrom":[{"secretRef":{"name":"db"}}]}]}})"),
+                  "cannot create resource \"pods\"");
   EXPECT_EQ(As(&n1, verb::get, "/api/v1/pods").first, 200);
 }
 
@@ -127,6 +134,63 @@ TEST_F(AuthTest, RbacReadOnlyUserCannotWrite) {
                        {{"Impersonate-User", "kubernetes-admin"}});
   EXPECT_EQ(res.result_int(), 403) << res.body();
   EXPECT_EQ(As(nullptr, verb::get, "/api/v1/namespaces").first, 401);
+}
+
+TEST_F(AuthTest, NamespaceRightsStayInTheNamespace) {
+  ASSERT_EQ(As(&admin_, verb::post, "/api/v1/namespaces", R"({"metadata":{"name":"team"}})").first,
+            201);
+  ASSERT_EQ(
+      As(&admin_, verb::post, "/apis/rbac.authorization.k8s.io/v1/namespaces/team/rolebindings",
+         R"({"metadata":{"name":"viewer-admin"},
+                   "roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole",
+                              "name":"cluster-admin"},
+                   "subjects":[{"kind":"User","name":"viewer"}]})")
+          .first,
+      201);
+  auto viewer = [&](verb v, const std::string& target, const std::string& body = "") {
+    return As(nullptr, v, target, body, "viewer-token");
+  };
+  EXPECT_EQ(viewer(verb::post, "/api/v1/namespaces/team/configmaps", R"({"metadata":{"name":"x"}})")
+                .first,
+            201);
+  // Cluster-scoped types are not reachable through the namespace.
+  EXPECT_EQ(viewer(verb::delete_, "/api/v1/namespaces/team/namespaces/kube-system").first, 404);
+  EXPECT_EQ(viewer(verb::get, "/api/v1/namespaces/team/nodes").first, 404);
+  EXPECT_EQ(viewer(verb::post,
+                   "/apis/rbac.authorization.k8s.io/v1/namespaces/team/clusterrolebindings", "{}")
+                .first,
+            404);
+  ExpectForbidden(viewer(verb::delete_, "/api/v1/namespaces/kube-system"), "cannot delete");
+  EXPECT_EQ(As(&admin_, verb::get, "/api/v1/namespaces/kube-system").first, 200);
+
+  // A watch of one secret by name sees only that secret.
+  ASSERT_EQ(As(&admin_, verb::post, "/apis/rbac.authorization.k8s.io/v1/namespaces/default/roles",
+               R"({"metadata":{"name":"one"},"rules":[{"apiGroups":[""],"resources":["secrets"],
+                   "verbs":["get","watch","list"],"resourceNames":["mine"]}]})")
+                .first,
+            201);
+  ASSERT_EQ(
+      As(&admin_, verb::post, "/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings",
+         R"({"metadata":{"name":"one"},"roleRef":{"apiGroup":"rbac.authorization.k8s.io",
+                   "kind":"Role","name":"one"},"subjects":[{"kind":"User","name":"viewer"}]})")
+          .first,
+      201);
+  for (const char* name : {"mine", "theirs"}) {
+    ASSERT_EQ(As(&admin_, verb::post, "/api/v1/namespaces/default/secrets",
+                 std::string(R"({"metadata":{"name":")") + name + R"("}})")
+                  .first,
+              201);
+  }
+  auto watched =
+      viewer(verb::get, "/api/v1/watch/namespaces/default/secrets/mine?timeoutSeconds=1");
+  ASSERT_EQ(watched.first, 200);
+  std::string body = bj::serialize(watched.second);
+  EXPECT_EQ(body.find("theirs"), std::string::npos) << body;
+  auto selected = viewer(verb::get,
+                         "/api/v1/namespaces/default/secrets?fieldSelector="
+                         "metadata.name%3Dmine");
+  EXPECT_EQ(selected.first, 200) << bj::serialize(selected.second);
+  ExpectForbidden(viewer(verb::get, "/api/v1/namespaces/default/secrets"), "cannot list");
 }
 
 TEST_F(AuthTest, ServiceAccountTokensLiveWithTheirServiceAccount) {

@@ -112,6 +112,9 @@ class Service : public Kind {
     if (type == "ExternalName" && LookupString(spec, {"externalName"}).empty()) {
       errors.Required("spec.externalName");
     }
+    if (type == "ExternalName" && !LookupString(spec, {"clusterIP"}).empty()) {
+      errors.Forbidden("spec.clusterIPs", "may not be set for ExternalName services");
+    }
     if (ports != nullptr && ports->is_array()) {
       const bj::array& list = ports->as_array();
       for (size_t i = 0; i < list.size(); ++i) {
