@@ -33,13 +33,9 @@ std::string BearerToken(const http::Request& request) {
 
 std::optional<bj::object> Read(storage::Store& store, const char* group, const char* resource,
                                const std::string& ns, const std::string& name) {
-  const api::ResourceType* type = api::FindResource(group, "v1", resource);
-  Result<std::optional<storage::KeyValue>> kv =
-      store.Get(type->storage_prefix + (type->namespaced ? ns + "/" : "") + name);
-  if (!kv.ok() || !*kv) return std::nullopt;
-  Result<bj::object> obj = registry::Decode(**kv);
-  if (!obj.ok()) return std::nullopt;
-  return std::move(*obj);
+  Result<std::optional<bj::object>> obj =
+      registry::ReadObject(store, *api::FindResource(group, "v1", resource), ns, name);
+  return obj.ok() ? std::move(*obj) : std::nullopt;
 }
 
 bool IsLowerAlnum(std::string_view s) {

@@ -16,7 +16,7 @@ using namespace http;  // NOLINT(google-build-using-namespace): Beast's aliases
 constexpr uint16_t kDefaultKubeletPort = 10250;
 
 // The query minus what names the container (it moves into the path).
-std::string QueryWithout(const api::Query& query, std::string_view drop, const std::string& raw) {
+std::string QueryWithout(std::string_view drop, const std::string& raw) {
   // `command` repeats (one per argument): keep the raw text in order.
   std::string out;
   for (const std::string& pair : Split(raw, '&')) {
@@ -24,7 +24,6 @@ std::string QueryWithout(const api::Query& query, std::string_view drop, const s
     if (key == drop || pair.empty()) continue;
     out += (out.empty() ? "" : "&") + pair;
   }
-  (void)query;
   return out;
 }
 
@@ -89,12 +88,11 @@ registry::ApiResult<std::pair<std::string, uint16_t>> KubeletProxy::KubeletOf(
   if (node_name.empty()) {
     return api::BadRequest("pod " + pod_name + " does not have a host assigned");
   }
-  const api::ResourceType& nodes = *api::FindResource("", "v1", "nodes");
-  Result<std::optional<storage::KeyValue>> kv =
-      store_.Get(registry::StorageKey(nodes, "", node_name));
-  if (!kv.ok()) return api::Internal(kv.error().str());
-  if (!*kv) return api::NotFound("", "nodes", node_name);
-  bj::object node = registry::Decode(**kv).value_or(bj::object());
+  Result<std::optional<bj::object>> found =
+      registry::ReadObject(store_, *api::FindResource("", "v1", "nodes"), "", node_name);
+  if (!found.ok()) return api::Internal(found.error().str());
+  if (!*found) return api::NotFound("", "nodes", node_name);
+  const bj::object& node = **found;
   std::string address;
   for (const char* type : {"InternalIP", "ExternalIP", "Hostname"}) {
     const bj::value* list = api::Lookup(node, {"status", "addresses"});
@@ -131,16 +129,16 @@ registry::ApiResult<std::string> KubeletProxy::KubeletTarget(const registry::Cal
     }
     container = names.front();
   }
-  std::string query = QueryWithout(c.query, "container", c.req.query);
+  std::string query = QueryWithout("container", c.req.query);
   std::string prefix = sub == "log" ? "/containerLogs/" : sub == "exec" ? "/exec/" : "/attach/";
   return prefix + base + "/" + PercentEncode(container) + (query.empty() ? "" : "?" + query);
 }
 
 void KubeletProxy::Serve(registry::Call& c) {
-  Result<std::optional<storage::KeyValue>> kv = store_.Get(c.Key());
-  if (!kv.ok()) return c.Fail(api::Internal(kv.error().str()));
-  if (!*kv) return c.Fail(c.NotFound());
-  bj::object pod = registry::Decode(**kv).value_or(bj::object());
+  Result<std::optional<bj::object>> found = registry::ReadObject(store_, c.type, c.ns, c.name);
+  if (!found.ok()) return c.Fail(api::Internal(found.error().str()));
+  if (!*found) return c.Fail(c.NotFound());
+  const bj::object& pod = **found;
   auto target = KubeletTarget(c, pod);
   if (const api::ApiStatus* e = std::get_if<api::ApiStatus>(&target)) return c.Fail(*e);
   auto where = KubeletOf(pod);

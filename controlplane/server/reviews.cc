@@ -98,17 +98,16 @@ bool Reviews::Handles(const api::RequestInfo& info) {
 void Reviews::Serve(const UserInfo& user, registry::Call& c) {
   registry::ApiResult<bj::object> body = c.BodyObject();
   if (const api::ApiStatus* e = std::get_if<api::ApiStatus>(&body)) return c.Fail(*e);
-  api::ApiStatus error;
-  error.code = 0;  // set by a failing review
+  std::optional<api::ApiStatus> error;  // set by a failing review
   bj::object out = c.info.subresource == "token"
                        ? TokenRequest(c, std::get<bj::object>(body), error)
                        : Review(user, c, std::get<bj::object>(body), error);
-  if (error.code != 0) return c.Fail(error);
+  if (error) return c.Fail(*error);
   c.ReplyJson(201, out);
 }
 
 bj::object Reviews::Review(const UserInfo& user, registry::Call& c, const bj::object& body,
-                           api::ApiStatus& error) {
+                           std::optional<api::ApiStatus>& error) {
   const std::string& r = c.info.resource;
   bj::object out = body;
   out["apiVersion"] = c.info.group + "/v1";
@@ -204,20 +203,21 @@ bj::object Reviews::RulesReview(const UserInfo& user, const std::string& ns) {
                     {"incomplete", false}};
 }
 
-bj::object Reviews::TokenRequest(registry::Call& c, const bj::object& body, api::ApiStatus& error) {
+bj::object Reviews::TokenRequest(registry::Call& c, const bj::object& body,
+                                 std::optional<api::ApiStatus>& error) {
   const std::string& ns = c.info.namespace_;
   const std::string& name = c.info.name;
-  const api::ResourceType& sa_type = *api::FindResource("", "v1", "serviceaccounts");
-  Result<std::optional<storage::KeyValue>> kv = store_.Get(registry::StorageKey(sa_type, ns, name));
-  if (!kv.ok()) {
-    error = api::Internal(kv.error().str());
+  Result<std::optional<bj::object>> found =
+      registry::ReadObject(store_, *api::FindResource("", "v1", "serviceaccounts"), ns, name);
+  if (!found.ok()) {
+    error = api::Internal(found.error().str());
     return {};
   }
-  if (!*kv) {
+  if (!*found) {
     error = api::NotFound("", "serviceaccounts", name);
     return {};
   }
-  bj::object sa = registry::Decode(**kv).value_or(bj::object());
+  const bj::object& sa = **found;
   bj::object spec = api::Lookup(body, {"spec"}) && body.at("spec").is_object()
                         ? body.at("spec").as_object()
                         : bj::object();
@@ -245,11 +245,13 @@ bj::object Reviews::TokenRequest(registry::Call& c, const bj::object& body, api:
     if (resource == nullptr) {
       errors.NotSupported("spec.boundObjectRef.kind", bj::string(kind), {"Pod", "Secret"});
     } else {
-      const api::ResourceType& t = *api::FindResource("", "v1", resource);
-      Result<std::optional<storage::KeyValue>> bound =
-          store_.Get(registry::StorageKey(t, ns, ref_name));
-      std::optional<bj::object> obj;
-      if (bound.ok() && *bound) obj = registry::Decode(**bound).value_or(bj::object());
+      Result<std::optional<bj::object>> bound =
+          registry::ReadObject(store_, *api::FindResource("", "v1", resource), ns, ref_name);
+      if (!bound.ok()) {
+        error = api::Internal(bound.error().str());
+        return {};
+      }
+      const std::optional<bj::object>& obj = *bound;
       if (!obj) {
         error = api::NotFound("", resource, ref_name);
         return {};

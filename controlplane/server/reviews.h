@@ -7,6 +7,7 @@
 
 #include <boost/json.hpp>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "controlplane/server/auth/authorizer.h"
@@ -29,10 +30,11 @@ class Reviews {
   void Serve(const UserInfo& user, registry::Call& c);
 
  private:
+  // Both set `error` instead when the request is refused.
   boost::json::object Review(const UserInfo& user, registry::Call& c,
-                             const boost::json::object& body, api::ApiStatus& error);
+                             const boost::json::object& body, std::optional<api::ApiStatus>& error);
   boost::json::object TokenRequest(registry::Call& c, const boost::json::object& body,
-                                   api::ApiStatus& error);
+                                   std::optional<api::ApiStatus>& error);
   boost::json::object RulesReview(const UserInfo& user, const std::string& ns);
 
   const Authenticator& authenticator_;

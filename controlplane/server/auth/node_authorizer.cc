@@ -99,11 +99,9 @@ bool NodeAuthorizer::PodReferences(const std::string& node, const std::string& n
 
 bool NodeAuthorizer::PodBoundTo(const std::string& node, const std::string& ns,
                                 const std::string& name) {
-  const std::string& prefix = api::FindResource("", "v1", "pods")->storage_prefix;
-  Result<std::optional<storage::KeyValue>> kv = store_.Get(prefix + ns + "/" + name);
-  if (!kv.ok() || !*kv) return false;
-  Result<bj::object> pod = registry::Decode(**kv);
-  return pod.ok() && api::LookupString(*pod, {"spec", "nodeName"}) == node;
+  Result<std::optional<bj::object>> pod =
+      registry::ReadObject(store_, *api::FindResource("", "v1", "pods"), ns, name);
+  return pod.ok() && *pod && api::LookupString(**pod, {"spec", "nodeName"}) == node;
 }
 
 Verdict NodeAuthorizer::Authorize(const Attributes& a) {

@@ -67,16 +67,19 @@ std::vector<bj::object> ListObjects(storage::Store& store, const std::string& pr
   return out;
 }
 
-std::optional<bj::object> GetObject(storage::Store& store, const std::string& key) {
-  Result<std::optional<storage::KeyValue>> kv = store.Get(key);
-  if (!kv.ok() || !*kv) return std::nullopt;
-  Result<bj::object> obj = registry::Decode(**kv);
-  if (!obj.ok()) return std::nullopt;
-  return std::move(*obj);
+const api::ResourceType& Rbac(const char* resource) {
+  return *api::FindResource("rbac.authorization.k8s.io", "v1", resource);
+}
+
+// A role or binding; nullopt when absent or unreadable (it grants nothing).
+std::optional<bj::object> GetObject(storage::Store& store, const char* resource,
+                                    const std::string& ns, const std::string& name) {
+  Result<std::optional<bj::object>> obj = registry::ReadObject(store, Rbac(resource), ns, name);
+  return obj.ok() ? std::move(*obj) : std::nullopt;
 }
 
 const std::string& Prefix(const char* resource) {
-  return api::FindResource("rbac.authorization.k8s.io", "v1", resource)->storage_prefix;
+  return Rbac(resource).storage_prefix;
 }
 
 // The rules of the role a binding names; `ns` for a Role.
@@ -85,8 +88,8 @@ std::vector<bj::object> RulesOf(storage::Store& store, const bj::object& binding
   std::string kind = api::LookupString(binding, {"roleRef", "kind"});
   std::string name = api::LookupString(binding, {"roleRef", "name"});
   std::optional<bj::object> role;
-  if (kind == "ClusterRole") role = GetObject(store, Prefix("clusterroles") + name);
-  if (kind == "Role" && !ns.empty()) role = GetObject(store, Prefix("roles") + ns + "/" + name);
+  if (kind == "ClusterRole") role = GetObject(store, "clusterroles", "", name);
+  if (kind == "Role" && !ns.empty()) role = GetObject(store, "roles", ns, name);
   std::vector<bj::object> rules;
   if (!role) return rules;
   if (const bj::value* list = role->if_contains("rules"); list && list->is_array()) {
@@ -252,8 +255,8 @@ Status EnsureBootstrapPolicy(storage::Store& store) {
   };
   auto put = [&](const char* resource, const char* kind, const std::string& name,
                  bj::object body) -> Status {
+    if (GetObject(store, resource, "", name)) return Ok();
     std::string key = Prefix(resource) + name;
-    if (GetObject(store, key)) return Ok();
     bj::object obj{
         {"apiVersion", "rbac.authorization.k8s.io/v1"},
         {"kind", kind},

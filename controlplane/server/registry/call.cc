@@ -23,7 +23,19 @@ std::string Call::Param(std::string_view key) const {
 }
 
 std::string Call::Key() const {
+  return StorageKey(type, ns, name);
+}
+
+std::string StorageKey(const api::ResourceType& type, const std::string& ns,
+                       const std::string& name) {
   return type.storage_prefix + (type.namespaced ? ns + "/" : "") + name;
+}
+
+Result<std::optional<bj::object>> ReadObject(storage::Store& store, const api::ResourceType& type,
+                                             const std::string& ns, const std::string& name) {
+  std::optional<storage::KeyValue> kv = BERTH_TRY(store.Get(StorageKey(type, ns, name)));
+  if (!kv) return std::optional<bj::object>();
+  return std::optional<bj::object>(BERTH_TRY(Decode(type, *kv)));
 }
 
 ApiResult<bj::object> Call::BodyObject() const {

@@ -60,6 +60,15 @@ std::string Encode(boost::json::object obj);
 // stored form may be another version's, Kind::FromStorage).
 Result<boost::json::object> Decode(const api::ResourceType& type, const storage::KeyValue& kv);
 std::string Encode(const api::ResourceType& type, boost::json::object obj);
+
+// The store key of an object.
+std::string StorageKey(const api::ResourceType& type, const std::string& ns,
+                       const std::string& name);
+// An object as `type` serves it; nullopt when there is none.
+Result<std::optional<boost::json::object>> ReadObject(storage::Store& store,
+                                                      const api::ResourceType& type,
+                                                      const std::string& ns,
+                                                      const std::string& name);
 void SetResourceVersion(boost::json::object& obj, int64_t revision);
 int64_t ResourceVersionOf(const boost::json::object& obj);
 // A resourceVersion as a revision; nullopt when not a non-negative integer.

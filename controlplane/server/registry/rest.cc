@@ -16,11 +16,6 @@ namespace berth::controlplane::registry {
 namespace bj = boost::json;
 using api::ApiStatus;
 
-std::string StorageKey(const api::ResourceType& type, const std::string& ns,
-                       const std::string& name) {
-  return type.storage_prefix + (type.namespaced ? ns + "/" : "") + name;
-}
-
 namespace {
 
 // A CSR's Approved and Denied conditions change only through /approval:
@@ -102,9 +97,7 @@ void Rest::Serve(const api::RequestInfo& info, const api::Query& query, const ht
 
 Result<std::optional<bj::object>> Rest::Read(const api::ResourceType& type, const std::string& ns,
                                              const std::string& name) {
-  std::optional<storage::KeyValue> kv = BERTH_TRY(store_.Get(StorageKey(type, ns, name)));
-  if (!kv) return std::optional<bj::object>();
-  return std::optional<bj::object>(BERTH_TRY(Decode(type, *kv)));
+  return ReadObject(store_, type, ns, name);
 }
 
 Status Rest::EnsureNamespaces(const std::vector<std::string>& names) {

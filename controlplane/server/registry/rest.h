@@ -95,8 +95,4 @@ class Rest {
   std::atomic<bool> stopping_{false};
 };
 
-// The store key of an object.
-std::string StorageKey(const api::ResourceType& type, const std::string& ns,
-                       const std::string& name);
-
 }  // namespace berth::controlplane::registry
