@@ -14,6 +14,7 @@ namespace {
 constexpr size_t kMessageBufferSize = 8192;
 constexpr size_t kReceiveBufferSize = 64 * 1024;  // dumps pack many messages per read
 constexpr int kReplyTimeoutSeconds = 10;
+constexpr int kDumpAttempts = 20;
 
 // The kernel's extended-ACK text (NLMSGERR_ATTR_MSG), if it sent one.
 std::string ExtAckMessage(const nlmsghdr* nlh) {
@@ -154,17 +155,39 @@ Status NetlinkSocket::Dump(NlMessage& msg, const MessageFn& fn, std::string_view
                            std::string_view object) {
   nlmsghdr* nlh = msg.nlh();
   nlh->nlmsg_flags |= NLM_F_DUMP;
-  nlh->nlmsg_seq = NextSeq();
-  BERTH_TRY(Send(nlh, nlh->nlmsg_len, op, object));
-  for (;;) {
-    std::vector<char> buf = BERTH_TRY(Receive(op, object));
-    int len = static_cast<int>(buf.size());
-    for (auto* r = reinterpret_cast<const nlmsghdr*>(buf.data()); mnl_nlmsg_ok(r, len);
-         r = mnl_nlmsg_next(r, &len)) {
-      if (r->nlmsg_seq != nlh->nlmsg_seq) continue;
-      Reply kind = BERTH_TRY(Classify(r, op, object));
-      if (kind != Reply::kData) return Ok();
-      BERTH_TRY(fn(r));
+  // A dump that races a change (another plugin committing nf_tables rules,
+  // say) is marked NLM_F_DUMP_INTR and may have skipped entries; nothing of
+  // it reaches `fn` until one whole dump ran undisturbed.
+  for (int attempt = 1;; ++attempt) {
+    nlh->nlmsg_seq = NextSeq();
+    BERTH_TRY(Send(nlh, nlh->nlmsg_len, op, object));
+    std::vector<std::vector<char>> replies;
+    bool interrupted = false;
+    bool done = false;
+    while (!done) {
+      std::vector<char> buf = BERTH_TRY(Receive(op, object));
+      int len = static_cast<int>(buf.size());
+      for (auto* r = reinterpret_cast<const nlmsghdr*>(buf.data()); mnl_nlmsg_ok(r, len);
+           r = mnl_nlmsg_next(r, &len)) {
+        if (r->nlmsg_seq != nlh->nlmsg_seq) continue;
+        if (r->nlmsg_flags & NLM_F_DUMP_INTR) interrupted = true;
+        Reply kind = BERTH_TRY(Classify(r, op, object));
+        if (kind != Reply::kData) {
+          done = true;
+          break;
+        }
+        const auto* bytes = reinterpret_cast<const char*>(r);
+        replies.emplace_back(bytes, bytes + r->nlmsg_len);
+      }
+    }
+    if (!interrupted) {
+      for (const std::vector<char>& r : replies)
+        BERTH_TRY(fn(reinterpret_cast<const nlmsghdr*>(r.data())));
+      return Ok();
+    }
+    if (attempt == kDumpAttempts) {
+      return Error(Errc::kAborted, std::string(op) + " " + std::string(object) + ": dump changed " +
+                                       "underneath " + std::to_string(kDumpAttempts) + " times");
     }
   }
 }

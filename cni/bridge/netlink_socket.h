@@ -63,7 +63,8 @@ class NetlinkSocket {
   // the operation in errors ("RTM_NEWLINK", "bridge berth0").
   Status Request(NlMessage& msg, std::string_view op, std::string_view object,
                  const MessageFn& fn = nullptr);
-  // Sends `msg` with NLM_F_DUMP and calls `fn` for every reply message.
+  // Sends `msg` with NLM_F_DUMP and calls `fn` for every reply message of
+  // a consistent dump: one the kernel marked interrupted is repeated.
   Status Dump(NlMessage& msg, const MessageFn& fn, std::string_view op, std::string_view object);
 
   // Sends an nfnetlink batch (a buffer of back-to-back messages, each with

@@ -9,7 +9,9 @@
 #include <linux/netlink.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/json.hpp>
+#include <chrono>
 #include <memory>
 #include <set>
 #include <thread>
@@ -339,6 +341,51 @@ TEST_F(BridgePrivTest, ConcurrentAddsGetDistinctAddresses) {
   EXPECT_EQ(AllRules(), 0u);
   for (const std::string& ip : ips)
     EXPECT_FALSE(PathExists(IpFile(ip))) << ip;
+}
+
+// Listing rules while other plugins commit: a rule dump spans several
+// netlink reads, and deletions ahead of the dump's position used to make it
+// skip rules, so a DEL could leave one of its own rules behind.
+TEST_F(BridgePrivTest, RuleListingIsConsistentWhileOthersCommit) {
+  constexpr int kOthers = 30;
+  auto others = [](int i) { return NatOwner{kNetwork, "other-" + std::to_string(i), "eth0"}; };
+  auto other_nat = [](int i) {
+    return PodNat{Ipv4{0x0a580000u + 10 + static_cast<uint32_t>(i)},
+                  {PortMapping{static_cast<uint16_t>(21000 + i), 80}},
+                  std::nullopt};
+  };
+  const NatOwner steady{kNetwork, "steady", "eth0"};
+  WithSocket(host_->path(), NETLINK_NETFILTER, [&](NetlinkSocket& s) {
+    for (int i = 0; i < kOthers; ++i)
+      ASSERT_TRUE(AddPodNat(s, others(i), other_nat(i)).ok());
+    // Masquerade only: its one rule sits last in the dump, after every rule
+    // the churn below deletes.
+    PodNat nat{Ipv4{0x0a580002u}, {}, Ipv4Prefix{Ipv4{0x0a580000u}, 16}};
+    ASSERT_TRUE(AddPodNat(s, steady, nat).ok());
+  });
+
+  std::atomic<bool> stop{false};
+  std::thread churn([&] {
+    WithSocket(host_->path(), NETLINK_NETFILTER, [&](NetlinkSocket& s) {
+      for (int round = 0; !stop; ++round) {
+        int i = round % kOthers;
+        EXPECT_TRUE(DeletePodNat(s, others(i)).ok());
+        EXPECT_TRUE(AddPodNat(s, others(i), other_nat(i)).ok());
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
+      }
+    });
+  });
+  int wrong = 0;
+  WithSocket(host_->path(), NETLINK_NETFILTER, [&](NetlinkSocket& s) {
+    for (int n = 0; n < 300; ++n) {
+      auto count = CountPodNat(s, steady);
+      ASSERT_TRUE(count.ok()) << count.error().str();
+      wrong += *count != 1;
+    }
+  });
+  stop = true;
+  churn.join();
+  EXPECT_EQ(wrong, 0) << "listings that missed the steady rule";
 }
 
 TEST_F(BridgePrivTest, DelAfterTheNetnsIsGone) {
