@@ -4,9 +4,12 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <ctime>
 #include <optional>
+#include <thread>
 
 namespace berth::cni::bridge {
 namespace {
@@ -14,7 +17,7 @@ namespace {
 constexpr size_t kMessageBufferSize = 8192;
 constexpr size_t kReceiveBufferSize = 64 * 1024;  // dumps pack many messages per read
 constexpr int kReplyTimeoutSeconds = 10;
-constexpr int kDumpAttempts = 20;
+constexpr int kDumpAttempts = 50;
 
 // The kernel's extended-ACK text (NLMSGERR_ATTR_MSG), if it sent one.
 std::string ExtAckMessage(const nlmsghdr* nlh) {
@@ -189,6 +192,9 @@ Status NetlinkSocket::Dump(NlMessage& msg, const MessageFn& fn, std::string_view
       return Error(Errc::kAborted, std::string(op) + " " + std::string(object) + ": dump changed " +
                                        "underneath " + std::to_string(kDumpAttempts) + " times");
     }
+    // Concurrent plugins commit in bursts; waiting a little longer each
+    // time lets one finish rather than racing it again.
+    std::this_thread::sleep_for(std::chrono::microseconds(100 * std::min(attempt, 20)));
   }
 }
 

@@ -371,7 +371,7 @@ TEST_F(BridgePrivTest, RuleListingIsConsistentWhileOthersCommit) {
         int i = round % kOthers;
         EXPECT_TRUE(DeletePodNat(s, others(i)).ok());
         EXPECT_TRUE(AddPodNat(s, others(i), other_nat(i)).ok());
-        std::this_thread::sleep_for(std::chrono::microseconds(200));
+        std::this_thread::sleep_for(std::chrono::microseconds(500));
       }
     });
   });
