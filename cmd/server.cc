@@ -3,11 +3,13 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "cmd/flags.h"
 #include "common/log.h"
+#include "controlplane/scheduler/scheduler.h"
 #include "controlplane/server/apiserver.h"
 
 namespace berth::cli {
@@ -28,6 +30,8 @@ int RunServer(const std::vector<std::string>& args) {
   flags.String("advertise-host", &o.advertise_host, "host name in the admin kubeconfig");
   flags.Duration("etcd-compaction-interval", &o.compaction_interval,
                  "compact the store's history this often (0: never)");
+  bool disable_scheduler = false;
+  flags.Bool("disable-scheduler", &disable_scheduler, "do not run the bundled scheduler");
   Result<std::vector<std::string>> rest = flags.Parse(args);
   if (!rest.ok()) {
     std::fprintf(stderr, "berth server: %s\n%s", rest.error().str().c_str(), flags.Usage().c_str());
@@ -60,8 +64,21 @@ int RunServer(const std::vector<std::string>& args) {
   std::printf("berth server: serving on https://%s:%u\nadmin kubeconfig: %s\n",
               o.bind_address.c_str(), (*server)->port(), (*server)->admin_kubeconfig().c_str());
   std::fflush(stdout);
+  // The scheduler is an API client of the server like any other; it
+  // reaches it over loopback with its own identity.
+  std::unique_ptr<controlplane::scheduler::Scheduler> scheduler;
+  if (!disable_scheduler) {
+    controlplane::client::ClientConfig client;
+    if (o.bind_address != "0.0.0.0" && o.bind_address != "::") client.host = o.bind_address;
+    client.port = (*server)->port();
+    client.ca_pem = (*server)->pki().ca.cert_pem;
+    client.certificate = (*server)->pki().scheduler;
+    scheduler = std::make_unique<controlplane::scheduler::Scheduler>(client);
+    scheduler->Start();
+  }
   int signal = 0;
   ::sigwait(&stop, &signal);
+  if (scheduler) scheduler->Stop();
   (*server)->Stop();
   return 0;
 }

@@ -61,6 +61,7 @@ class ApiServer {
 
   uint16_t port() const { return https_->port(); }
   const std::string& admin_kubeconfig() const { return pki_.admin_kubeconfig; }
+  const ClusterPki& pki() const { return pki_; }
   storage::Store& store() { return *store_; }
   void Stop();
 

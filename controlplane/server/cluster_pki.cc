@@ -121,6 +121,18 @@ Result<ClusterPki> EnsureClusterPki(const ClusterPkiOptions& options) {
   admin.client_auth = true;
   out.admin = BERTH_TRY(EnsureLeaf(out.pki_dir + "/admin", out.ca, admin));
 
+  // The bundled scheduler and controllers, as kubeadm's scheduler.conf
+  // and controller-manager.conf identities (RBAC: auth/rbac.cc).
+  pki::CertSpec scheduler;
+  scheduler.common_name = "system:kube-scheduler";
+  scheduler.client_auth = true;
+  out.scheduler = BERTH_TRY(EnsureLeaf(out.pki_dir + "/scheduler", out.ca, scheduler));
+  pki::CertSpec controller_manager;
+  controller_manager.common_name = "system:kube-controller-manager";
+  controller_manager.client_auth = true;
+  out.controller_manager =
+      BERTH_TRY(EnsureLeaf(out.pki_dir + "/controller-manager", out.ca, controller_manager));
+
   out.admin_kubeconfig = options.data_dir + "/admin.kubeconfig";
   return out;
 }

@@ -10,6 +10,8 @@
 //   apiserver-kubelet-client.{crt,key}  the apiserver's client certificate
 //                                       for kubelets (O=system:masters)
 //   admin.crt, admin.key                CN=kubernetes-admin, O=system:masters
+//   scheduler.{crt,key}                 CN=system:kube-scheduler
+//   controller-manager.{crt,key}        CN=system:kube-controller-manager
 //
 // and, once the server knows its URL, <data-dir>/admin.kubeconfig for
 // kubectl (WriteAdminKubeconfig). A certificate that no longer
@@ -35,6 +37,8 @@ struct ClusterPki {
   pki::Credential serving;
   pki::Credential kubelet_client;
   pki::Credential admin;
+  pki::Credential scheduler;
+  pki::Credential controller_manager;
   std::string pki_dir;
   std::string admin_kubeconfig;  // <data-dir>/admin.kubeconfig
 };

@@ -248,6 +248,34 @@ Status EnsureBootstrapPolicy(storage::Store& store) {
        {rule({"authorization.k8s.io"}, {"selfsubjectaccessreviews", "selfsubjectrulesreviews"},
              {"create"}),
         rule({"authentication.k8s.io"}, {"selfsubjectreviews"}, {"create"})}},
+      // As upstream's bootstrap roles of the same names, narrowed to what
+      // berth's scheduler and controllers do.
+      {"system:kube-scheduler",
+       {rule({""}, {"events"}, {"create", "patch", "update"}),
+        rule({"events.k8s.io"}, {"events"}, {"create", "patch", "update"}),
+        rule({""}, {"bindings", "pods/binding"}, {"create"}),
+        rule({""}, {"pods/status"}, {"patch", "update"}),
+        rule({""},
+             {"pods", "nodes", "namespaces", "persistentvolumeclaims", "persistentvolumes",
+              "replicationcontrollers", "services"},
+             read),
+        rule({"apps"}, {"replicasets", "statefulsets"}, read),
+        rule({"policy"}, {"poddisruptionbudgets"}, read),
+        rule({"storage.k8s.io"},
+             {"storageclasses", "csinodes", "csidrivers", "csistoragecapacities"}, read),
+        rule({"coordination.k8s.io"}, {"leases"}, {"create", "get", "update"})}},
+      // The namespace controller and the garbage collector delete and
+      // update objects of every type; the others create their own kinds.
+      {"system:kube-controller-manager",
+       {rule({"*"}, {"*"},
+             {"get", "list", "watch", "patch", "update", "delete", "deletecollection"}),
+        rule({"", "apps", "batch", "discovery.k8s.io", "events.k8s.io", "coordination.k8s.io",
+              "certificates.k8s.io"},
+             {"pods", "pods/eviction", "events", "endpoints", "endpointslices", "replicasets",
+              "controllerrevisions", "jobs", "serviceaccounts", "configmaps", "secrets", "leases",
+              "serviceaccounts/token"},
+             {"create"}),
+        rule({"certificates.k8s.io"}, {"signers"}, {"approve", "sign"})}},
       {"system:public-info-viewer",
        {bj::object{
            {"nonResourceURLs", bj::array{"/healthz", "/livez", "/readyz", "/version", "/version/"}},
@@ -291,11 +319,23 @@ Status EnsureBootstrapPolicy(storage::Store& store) {
                                                  {"name", role}}},
                           {"subjects", std::move(subjects)}});
   };
+  auto bind_user = [&](const std::string& name, const char* user) {
+    return put(
+        "clusterrolebindings", "ClusterRoleBinding", name,
+        bj::object{{"roleRef", bj::object{{"apiGroup", "rbac.authorization.k8s.io"},
+                                          {"kind", "ClusterRole"},
+                                          {"name", name}}},
+                   {"subjects", bj::array{bj::object{{"apiGroup", "rbac.authorization.k8s.io"},
+                                                     {"kind", "User"},
+                                                     {"name", user}}}}});
+  };
   BERTH_TRY(bind("cluster-admin", "cluster-admin", {"system:masters"}));
   BERTH_TRY(bind("system:discovery", "system:discovery", {"system:authenticated"}));
   BERTH_TRY(bind("system:basic-user", "system:basic-user", {"system:authenticated"}));
   BERTH_TRY(bind("system:public-info-viewer", "system:public-info-viewer",
                  {"system:authenticated", "system:unauthenticated"}));
+  BERTH_TRY(bind_user("system:kube-scheduler", "system:kube-scheduler"));
+  BERTH_TRY(bind_user("system:kube-controller-manager", "system:kube-controller-manager"));
   return Ok();
 }
 
