@@ -9,6 +9,7 @@
 
 #include "cmd/flags.h"
 #include "common/log.h"
+#include "controlplane/controllers/controller_manager.h"
 #include "controlplane/scheduler/scheduler.h"
 #include "controlplane/server/apiserver.h"
 
@@ -32,6 +33,9 @@ int RunServer(const std::vector<std::string>& args) {
                  "compact the store's history this often (0: never)");
   bool disable_scheduler = false;
   flags.Bool("disable-scheduler", &disable_scheduler, "do not run the bundled scheduler");
+  bool disable_controller_manager = false;
+  flags.Bool("disable-controller-manager", &disable_controller_manager,
+             "do not run the bundled controllers (deleted namespaces then stay Terminating)");
   Result<std::vector<std::string>> rest = flags.Parse(args);
   if (!rest.ok()) {
     std::fprintf(stderr, "berth server: %s\n%s", rest.error().str().c_str(), flags.Usage().c_str());
@@ -76,8 +80,27 @@ int RunServer(const std::vector<std::string>& args) {
     scheduler = std::make_unique<controlplane::scheduler::Scheduler>(client);
     scheduler->Start();
   }
+  // So are the controllers, with the controller manager's identity.
+  std::unique_ptr<controlplane::controllers::ControllerManager> controllers;
+  if (!disable_controller_manager) {
+    controlplane::client::ClientConfig client;
+    if (o.bind_address != "0.0.0.0" && o.bind_address != "::") client.host = o.bind_address;
+    client.port = (*server)->port();
+    client.ca_pem = (*server)->pki().ca.cert_pem;
+    client.certificate = (*server)->pki().controller_manager;
+    controlplane::controllers::ControllerManagerOptions options;
+    options.root_ca_pem = (*server)->pki().ca.cert_pem;
+    controllers = std::make_unique<controlplane::controllers::ControllerManager>(client, options);
+    if (Status started = controllers->Start(); !started.ok()) {
+      std::fprintf(stderr, "berth server: controller manager: %s\n", started.error().str().c_str());
+      if (scheduler) scheduler->Stop();
+      (*server)->Stop();
+      return 1;
+    }
+  }
   int signal = 0;
   ::sigwait(&stop, &signal);
+  if (controllers) controllers->Stop();
   if (scheduler) scheduler->Stop();
   (*server)->Stop();
   return 0;

@@ -62,6 +62,13 @@ std::map<std::string, bj::object> Informer::Snapshot() const {
   return cache_;
 }
 
+std::optional<bj::object> Informer::Get(const std::string& key) const {
+  std::lock_guard lock(mu_);
+  auto it = cache_.find(key);
+  if (it == cache_.end()) return std::nullopt;
+  return it->second;
+}
+
 int Informer::lists() const {
   std::lock_guard lock(mu_);
   return lists_;

@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -43,6 +44,8 @@ class Informer {
   bool Synced() const;
   // A copy of the cache: namespace/name -> object.
   std::map<std::string, boost::json::object> Snapshot() const;
+  // One cached object by its ObjectKey; nullopt when not cached.
+  std::optional<boost::json::object> Get(const std::string& key) const;
   // How many lists were made (1 + relists after a 410), for tests.
   int lists() const;
 

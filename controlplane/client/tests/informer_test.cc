@@ -90,6 +90,10 @@ TEST_F(InformerTest, ListsWatchesAndCallsHandlersInOrder) {
   auto snapshot = informer.Snapshot();
   EXPECT_EQ(snapshot.size(), 2u);
   EXPECT_TRUE(snapshot.contains("default/after"));
+  std::optional<bj::object> after = informer.Get("default/after");
+  ASSERT_TRUE(after.has_value());
+  EXPECT_EQ(after->at("data").at("k"), "v");
+  EXPECT_FALSE(informer.Get("default/before").has_value());
   EXPECT_EQ(informer.lists(), 1);
 }
 

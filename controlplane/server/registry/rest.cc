@@ -2,7 +2,6 @@
 
 #include <variant>
 
-#include "common/log.h"
 #include "common/strings.h"
 #include "controlplane/server/api/body.h"
 #include "controlplane/server/api/kinds.h"
@@ -39,7 +38,53 @@ void KeepApprovalConditions(bj::object& csr, const bj::object& old) {
 
 Rest::UpdateMode ModeFor(const Call& c) {
   const std::string& sub = c.info.subresource;
+  if (sub == "finalize") return Rest::UpdateMode::kFinalize;
   return sub == "status" || sub == "approval" ? Rest::UpdateMode::kStatus : Rest::UpdateMode::kMain;
+}
+
+bool IsNamespace(const api::ResourceType& t) {
+  return t.resource == "namespaces" && t.group.empty();
+}
+
+// A namespace's spec.finalizers: what must finish before it may go.
+bool HasSpecFinalizers(const bj::object& ns) {
+  const bj::value* f = api::Lookup(ns, {"spec", "finalizers"});
+  return f != nullptr && f->is_array() && !f->as_array().empty();
+}
+
+// An object being deleted goes from the store once nothing holds it: no
+// metadata.finalizers, and for a namespace no spec.finalizers either.
+bool ReadyToGo(const api::ResourceType& t, const bj::object& obj) {
+  if (api::Lookup(obj, {"metadata", "deletionTimestamp"}) == nullptr) return false;
+  if (HasFinalizers(obj)) return false;
+  return !IsNamespace(t) || !HasSpecFinalizers(obj);
+}
+
+// The finalize subresource changes spec.finalizers and nothing else.
+ApiResult<bj::object> Finalized(const api::ResourceType& t, const bj::object& obj,
+                                const bj::object& old) {
+  const bj::value* wanted = api::Lookup(obj, {"spec", "finalizers"});
+  bj::array finalizers;
+  if (wanted != nullptr && !wanted->is_null()) {
+    api::FieldErrors errors;
+    if (!wanted->is_array()) {
+      errors.Invalid("spec.finalizers", *wanted, "must be a list of finalizer names");
+    } else {
+      for (const bj::value& f : wanted->as_array()) {
+        if (!f.is_string() || f.as_string().empty()) {
+          errors.Invalid("spec.finalizers", f, "must be a finalizer name");
+        } else {
+          finalizers.push_back(f);
+        }
+      }
+    }
+    if (!errors.empty()) {
+      return api::InvalidStatus(t.group, t.kind, api::NameOf(old), errors.causes());
+    }
+  }
+  bj::object next = old;
+  api::Child(next, "spec")["finalizers"] = std::move(finalizers);
+  return next;
 }
 
 }  // namespace
@@ -114,22 +159,6 @@ Status Rest::EnsureNamespaces(const std::vector<std::string>& names) {
     if (!made.ok() && made.error().code() != Errc::kAlreadyExists) {
       return std::move(made).error().Wrap("create namespace " + name);
     }
-    BERTH_TRY(EnsureDefaultServiceAccount(name));
-  }
-  return Ok();
-}
-
-Status Rest::EnsureDefaultServiceAccount(const std::string& ns) {
-  const api::ResourceType& type = *api::FindResource("", "v1", "serviceaccounts");
-  bj::object sa{{"apiVersion", "v1"},
-                {"kind", "ServiceAccount"},
-                {"metadata", bj::object{{"name", "default"},
-                                        {"namespace", ns},
-                                        {"uid", NewUid()},
-                                        {"creationTimestamp", NowRfc3339()}}}};
-  Result<storage::KeyValue> made = store_.Create(StorageKey(type, ns, "default"), Encode(sa));
-  if (!made.ok() && made.error().code() != Errc::kAlreadyExists) {
-    return std::move(made).error().Wrap("create the default service account of " + ns);
   }
   return Ok();
 }
@@ -292,12 +321,6 @@ void Rest::Create(Call& c) {
     return c.Fail(StoreError(c, made.error()));
   }
   SetResourceVersion(obj, made->mod_revision);
-  if (c.type.resource == "namespaces" && c.type.group.empty()) {
-    // Upstream's service account controller gives every namespace one.
-    if (Status s = EnsureDefaultServiceAccount(name); !s.ok()) {
-      BLOG(kWarn) << s.error().str();
-    }
-  }
   c.ReplyObject(201, obj);
 }
 
@@ -307,9 +330,13 @@ std::optional<ApiStatus> Rest::CheckNamespaceOpen(const std::string& ns) {
   if (!found.ok()) return api::Internal(found.error().str());
   if (!*found) return api::NotFound("", "namespaces", ns);
   if (api::Lookup(**found, {"metadata", "deletionTimestamp"}) != nullptr) {
-    return api::Forbidden(
+    ApiStatus refused = api::Forbidden(
         "unable to create new content in namespace " + ns + " because it is being terminated", "",
         "namespaces", ns);
+    // Controllers tell this refusal from others by the cause, as upstream.
+    refused.causes.push_back(
+        {"NamespaceTerminating", "namespace " + ns + " is being terminated", "metadata.namespace"});
+    return refused;
   }
   return std::nullopt;
 }
@@ -409,6 +436,10 @@ ApiResult<bj::object> Rest::StoreUpdate(const Call& c, const std::string& key, b
       KeepApprovalConditions(merged, old);
     }
     obj = std::move(merged);
+  } else if (mode == UpdateMode::kFinalize) {
+    ApiResult<bj::object> finalized = Finalized(t, obj, old);
+    if (const ApiStatus* e = std::get_if<ApiStatus>(&finalized)) return *e;
+    obj = std::move(std::get<bj::object>(finalized));
   } else if (mode == UpdateMode::kMain) {
     obj["apiVersion"] = t.GroupVersion();
     obj["kind"] = t.kind;
@@ -433,6 +464,11 @@ ApiResult<bj::object> Rest::StoreUpdate(const Call& c, const std::string& key, b
       else
         obj.erase("status");
     }
+    if (IsNamespace(t)) {
+      // As upstream: spec.finalizers change only through /finalize.
+      const bj::value* kept = api::Lookup(old, {"spec", "finalizers"});
+      api::Child(obj, "spec")["finalizers"] = kept != nullptr ? *kept : bj::value(bj::array());
+    }
     t.behaviour->Default(obj);
     api::FieldErrors errors;
     ValidateMeta(t, obj, errors);
@@ -444,7 +480,7 @@ ApiResult<bj::object> Rest::StoreUpdate(const Call& c, const std::string& key, b
   }
   SetResourceVersion(obj, old_rv);
   // The last finalizer gone from an object being deleted: delete it.
-  if (api::Lookup(obj, {"metadata", "deletionTimestamp"}) != nullptr && !HasFinalizers(obj)) {
+  if (ReadyToGo(t, obj)) {
     if (c.DryRun()) return obj;
     Result<storage::KeyValue> gone = store_.Delete(key, old_rv);
     if (!gone.ok()) {
@@ -534,11 +570,22 @@ ApiResult<bj::object> Rest::DeleteOne(const Call& c, const std::string& name,
         graceful = true;
       }
     }
-    if (!graceful && c.type.resource == "namespaces" && c.type.group.empty()) {
-      if (meta.if_contains("deletionTimestamp") == nullptr)
+    if (IsNamespace(c.type)) {
+      // Upstream's namespace registry: the first delete only marks the
+      // namespace Terminating; the namespace controller empties it and
+      // clears spec.finalizers through /finalize, which deletes it.
+      bool finalizing = HasSpecFinalizers(obj);
+      if (meta.if_contains("deletionTimestamp") != nullptr && finalizing) {
+        return api::Conflict("", "namespaces", name,
+                             "The system is ensuring all content is removed from this "
+                             "namespace.  Upon completion, this namespace will automatically be "
+                             "purged by the system.");
+      }
+      if (meta.if_contains("deletionTimestamp") == nullptr) {
         meta["deletionTimestamp"] = NowRfc3339();
-      api::Child(obj, "status")["phase"] = "Terminating";
-      graceful = true;
+        api::Child(obj, "status")["phase"] = "Terminating";
+        graceful = finalizing;
+      }
     }
     if (!graceful) {
       if (options.propagation == "Foreground") AddFinalizer(obj, "foregroundDeletion");
@@ -562,10 +609,6 @@ ApiResult<bj::object> Rest::DeleteOne(const Call& c, const std::string& name,
         return StoreError(c, written.error(), name);
       }
       SetResourceVersion(obj, written->mod_revision);
-      if (c.type.resource == "namespaces" && c.type.group.empty()) {
-        FinalizeNamespace(name);
-        deleted = true;
-      }
       return obj;
     }
     Result<storage::KeyValue> gone = store_.Delete(key, rv);
@@ -576,44 +619,6 @@ ApiResult<bj::object> Rest::DeleteOne(const Call& c, const std::string& name,
     ReleaseOnDelete(c, obj);
     deleted = true;
     return obj;
-  }
-}
-
-void Rest::FinalizeNamespace(const std::string& name) {
-  // Upstream's namespace controller: every namespaced object goes, then
-  // the namespace's "kubernetes" finalizer, then the namespace.
-  // Two passes: an object created while the first ran (its create saw the
-  // namespace still open) goes in the second.
-  for (int pass = 0; pass < 2; ++pass) {
-    FinalizeNamespacePass(name);
-  }
-  const api::ResourceType& ns = *api::FindResource("", "v1", "namespaces");
-  Result<storage::KeyValue> gone = store_.Delete(StorageKey(ns, "", name));
-  if (!gone.ok() && gone.error().code() != Errc::kNotFound) {
-    BLOG(kWarn) << "namespace " << name << ": " << gone.error().str();
-  }
-}
-
-void Rest::FinalizeNamespacePass(const std::string& name) {
-  for (const api::ResourceType& t : api::AllResources()) {
-    if (!t.namespaced || t.storage_prefix.empty()) continue;
-    if (t.group == "events.k8s.io") continue;  // core/v1 events' store
-    std::string prefix = t.storage_prefix + name + "/";
-    Result<storage::ListResult> items = store_.List({prefix, "", 0, 0});
-    if (!items.ok()) {
-      BLOG(kWarn) << "namespace " << name << ": list " << prefix << ": " << items.error().str();
-      continue;
-    }
-    for (const storage::KeyValue& kv : items->items) {
-      Result<storage::KeyValue> gone = store_.Delete(kv.key);
-      if (!gone.ok() && gone.error().code() != Errc::kNotFound) {
-        BLOG(kWarn) << "namespace " << name << ": delete " << kv.key << ": " << gone.error().str();
-      }
-      if (gone.ok() && t.resource == "services" && t.group.empty()) {
-        Result<bj::object> svc = Decode(*gone);
-        if (svc.ok()) ReleaseServiceAddresses(allocator_, *svc, nullptr);
-      }
-    }
   }
 }
 

@@ -5,8 +5,10 @@
 // JSON events, bookmarks, timeoutSeconds, 410 for compacted history),
 // create (generateName, uid, creationTimestamp, generation), update
 // (optimistic concurrency on resourceVersion), patch (JSON, merge,
-// strategic), delete (preconditions, graceful pod deletion, finalizers)
-// and deletecollection; plus the status, scale and binding subresources.
+// strategic), delete (preconditions, graceful pod deletion, finalizers;
+// a namespace stays Terminating until the namespace controller has
+// emptied it and removed its spec.finalizers through /finalize) and
+// deletecollection; plus the status, scale and binding subresources.
 // Per-kind behaviour comes from api::Kind; Table output from api/table.h.
 
 #include <atomic>
@@ -29,19 +31,19 @@ namespace berth::controlplane::registry {
 class Rest {
  public:
   // kMain: a client's update of the object (status kept, validated);
-  // kStatus: only status changes; kSystem: the server's own change
-  // (binding), stored as made.
-  enum class UpdateMode { kMain, kStatus, kSystem };
+  // kStatus: only status changes; kFinalize: only a namespace's
+  // spec.finalizers change (namespaces/<name>/finalize); kSystem: the
+  // server's own change (binding), stored as made.
+  enum class UpdateMode { kMain, kStatus, kFinalize, kSystem };
 
   Rest(storage::Store& store, ServiceAllocator& allocator);
 
   // Serves a resource request (info.is_resource_request).
   void Serve(const api::RequestInfo& info, const api::Query& query, const http::Request& req,
              http::Response& w);
-  // Creates the namespaces every cluster has, when missing, each with its
-  // `default` ServiceAccount.
+  // Creates the namespaces every cluster has, when missing. (Their
+  // `default` ServiceAccounts are the service account controller's.)
   Status EnsureNamespaces(const std::vector<std::string>& names);
-  Status EnsureDefaultServiceAccount(const std::string& ns);
   // The `kubernetes` Service in default (`ip`:443) and its Endpoints
   // (`endpoint`:`port`), made or brought up to date.
   Status EnsureKubernetesService(const std::string& ip, const std::string& endpoint, uint16_t port);
@@ -85,10 +87,6 @@ class Rest {
   ApiResult<boost::json::object> DeleteOne(const Call& c, const std::string& name,
                                            const DeleteOptions& options, bool& deleted);
   void ReleaseOnDelete(const Call& c, const boost::json::object& obj);
-  // Upstream's namespace controller, inline: deletes the namespace's
-  // objects, then the namespace.
-  void FinalizeNamespace(const std::string& name);
-  void FinalizeNamespacePass(const std::string& name);
 
   storage::Store& store_;
   ServiceAllocator& allocator_;

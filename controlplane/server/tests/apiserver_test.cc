@@ -11,6 +11,7 @@
 #include "common/file.h"
 #include "common/process.h"
 #include "common/testing/testkit.h"
+#include "controlplane/controllers/tests/test_controllers.h"
 #include "controlplane/server/tests/test_server.h"
 #include "controlplane/server/tests/tls_client.h"
 
@@ -124,6 +125,10 @@ spec:
 // The kubectl workflows of issue 5's first acceptance line that need no
 // typed (protobuf) client, with both kubectl versions.
 TEST_F(ApiServerTest, KubectlAppliesPatchesLabelsScalesEditsWatchesAndDeletes) {
+  // `kubectl delete ns` waits for the namespace controller to empty it.
+  std::unique_ptr<controllers::ControllerManager> controllers;
+  StartTestControllers(*server_, controllers);
+  ASSERT_NE(controllers, nullptr);
   for (const std::string version : {"1.33", "1.27"}) {
     SCOPED_TRACE("kubectl " + version);
     auto run = [&](std::vector<std::string> args) {

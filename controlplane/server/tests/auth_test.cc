@@ -5,11 +5,13 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <thread>
 
 #include "common/base64.h"
 #include "common/file.h"
 #include "common/process.h"
 #include "common/testing/testkit.h"
+#include "controlplane/controllers/tests/test_controllers.h"
 #include "controlplane/server/apiserver.h"
 #include "controlplane/server/tests/test_server.h"
 #include "controlplane/server/tests/tls_client.h"
@@ -247,6 +249,18 @@ TEST_F(AuthTest, BootstrapTokensAuthenticateAsBootstrappers) {
 // kubectl's typed commands send protobuf: create secret, create token,
 // auth can-i (as the admin, and as a node by impersonation).
 TEST_F(AuthTest, KubectlTypedCommandsWork) {
+  // `kubectl create token default` needs the service account controller's
+  // default ServiceAccount.
+  std::unique_ptr<controllers::ControllerManager> controllers;
+  StartTestControllers(*server_, controllers);
+  ASSERT_NE(controllers, nullptr);
+  bool made = false;
+  for (int i = 0; i < 500 && !made; ++i) {
+    made =
+        As(&admin_, verb::get, "/api/v1/namespaces/default/serviceaccounts/default").first == 200;
+    if (!made) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(made) << "no default ServiceAccount in default";
   for (const std::string version : {"1.33", "1.27"}) {
     SCOPED_TRACE("kubectl " + version);
     std::string kubectl = std::string(kKubectlDir) + "kubectl." + version;

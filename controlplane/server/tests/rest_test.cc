@@ -9,6 +9,7 @@
 
 #include "common/file.h"
 #include "common/testing/testkit.h"
+#include "controlplane/controllers/tests/test_controllers.h"
 #include "controlplane/server/apiserver.h"
 #include "controlplane/server/compactor.h"
 #include "controlplane/server/tests/test_server.h"
@@ -351,16 +352,90 @@ TEST_F(RestTest, PodsDeleteGracefullyOnceBoundAndNamespacesTakeTheirObjects) {
       verb::post, "/api/v1/namespaces/default/services",
       R"({"metadata":{"name":"s2"},"spec":{"clusterIP":")" + ip + R"(","ports":[{"port":80}]}})");
   EXPECT_EQ(taken.code, 422) << bj::serialize(taken.body);
-  // The namespace is emptied and removed before the reply (upstream: by
-  // its controller, soon after).
-  EXPECT_EQ(Do(verb::delete_, "/api/v1/namespaces/team").code, 200);
-  EXPECT_EQ(Do(verb::get, "/api/v1/namespaces/team").code, 404);
+  // The namespace stays Terminating until the namespace controller has
+  // emptied it, then goes.
+  std::unique_ptr<controllers::ControllerManager> controllers;
+  StartTestControllers(*server_, controllers);
+  ASSERT_NE(controllers, nullptr);
+  Reply deleting = Do(verb::delete_, "/api/v1/namespaces/team");
+  EXPECT_EQ(deleting.code, 200);
+  EXPECT_EQ(deleting.body.at("status").at("phase"), "Terminating");
+  bool gone = false;
+  for (int i = 0; i < 500 && !gone; ++i) {
+    gone = Do(verb::get, "/api/v1/namespaces/team").code == 404;
+    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(gone) << "the namespace was not finalized";
   EXPECT_EQ(Do(verb::get, "/api/v1/namespaces/team/configmaps/c1").code, 404);
   // The namespace's service gave its address back.
   Reply reuse = Do(
       verb::post, "/api/v1/namespaces/default/services",
       R"({"metadata":{"name":"s2"},"spec":{"clusterIP":")" + ip + R"(","ports":[{"port":80}]}})");
   EXPECT_EQ(reuse.code, 201) << bj::serialize(reuse.body);
+}
+
+// Upstream's namespace registry: a delete only marks the namespace
+// Terminating; /finalize changes nothing but spec.finalizers, and when it
+// empties them the namespace goes.
+TEST_F(RestTest, ADeletedNamespaceWaitsForItsFinalizers) {
+  ASSERT_EQ(Do(verb::post, "/api/v1/namespaces", R"({"metadata":{"name":"team"}})").code, 201);
+  ASSERT_EQ(CreateConfigMap("team", "c1").code, 201);
+  EXPECT_EQ(Do(verb::get, "/api/v1/namespaces/team/serviceaccounts/default").code, 404)
+      << "default ServiceAccounts are the service account controller's";
+  Reply deleting = Do(verb::delete_, "/api/v1/namespaces/team");
+  ASSERT_EQ(deleting.code, 200) << bj::serialize(deleting.body);
+  EXPECT_EQ(deleting.body.at("status").at("phase"), "Terminating");
+  EXPECT_TRUE(deleting.body.at("metadata").as_object().contains("deletionTimestamp"));
+  Reply held = Do(verb::get, "/api/v1/namespaces/team");
+  ASSERT_EQ(held.code, 200);
+  EXPECT_EQ(held.body.at("spec").at("finalizers"), bj::array{"kubernetes"});
+  EXPECT_EQ(Do(verb::get, "/api/v1/namespaces/team/configmaps/c1").code, 200);
+  Reply refused = CreateConfigMap("team", "c2");
+  EXPECT_EQ(refused.code, 403);
+  EXPECT_EQ(refused.body.at("details").at("causes").at(0).at("reason"), "NamespaceTerminating");
+  Reply again = Do(verb::delete_, "/api/v1/namespaces/team");
+  EXPECT_EQ(again.code, 409);
+  EXPECT_NE(bj::serialize(again.body).find("The system is ensuring all content is removed"),
+            std::string::npos)
+      << bj::serialize(again.body);
+
+  // Neither an update nor a status update drops spec.finalizers.
+  bj::value ns = held.body;
+  ns.at("spec").at("finalizers") = bj::array();
+  ns.at("metadata").at("labels").as_object()["x"] = "y";
+  ASSERT_EQ(Do(verb::put, "/api/v1/namespaces/team", bj::serialize(ns)).code, 200);
+  ns = Do(verb::get, "/api/v1/namespaces/team").body;
+  EXPECT_EQ(ns.at("spec").at("finalizers"), bj::array{"kubernetes"});
+  ns.at("status").as_object()["conditions"] =
+      bj::array{bj::object{{"type", "NamespaceContentRemaining"},
+                           {"status", "True"},
+                           {"reason", "SomeResourcesRemain"}}};
+  ASSERT_EQ(Do(verb::put, "/api/v1/namespaces/team/status", bj::serialize(ns)).code, 200);
+  ns = Do(verb::get, "/api/v1/namespaces/team").body;
+  EXPECT_EQ(ns.at("status").at("conditions").at(0).at("reason"), "SomeResourcesRemain");
+
+  // /finalize: only spec.finalizers change, and emptied, the namespace goes.
+  ns.at("spec").at("finalizers") = bj::array{"kubernetes", "example.com/other"};
+  ns.at("metadata").at("labels").as_object()["x"] = "changed";
+  Reply kept = Do(verb::put, "/api/v1/namespaces/team/finalize", bj::serialize(ns));
+  ASSERT_EQ(kept.code, 200) << bj::serialize(kept.body);
+  EXPECT_EQ(kept.body.at("spec").at("finalizers"), (bj::array{"kubernetes", "example.com/other"}));
+  EXPECT_EQ(kept.body.at("metadata").at("labels").at("x"), "y");
+  Reply stale = Do(verb::put, "/api/v1/namespaces/team/finalize", bj::serialize(ns));
+  EXPECT_EQ(stale.code, 409) << "a stale resourceVersion was accepted";
+  bj::value last = kept.body;
+  last.at("spec").at("finalizers") = bj::array();
+  Reply finalized = Do(verb::put, "/api/v1/namespaces/team/finalize", bj::serialize(last));
+  EXPECT_EQ(finalized.code, 200) << bj::serialize(finalized.body);
+  EXPECT_EQ(Do(verb::get, "/api/v1/namespaces/team").code, 404);
+
+  // With no spec.finalizers at all, a delete takes a namespace at once.
+  ASSERT_EQ(Do(verb::post, "/api/v1/namespaces",
+               R"({"metadata":{"name":"bare"},"spec":{"finalizers":[]}})")
+                .code,
+            201);
+  EXPECT_EQ(Do(verb::delete_, "/api/v1/namespaces/bare").code, 200);
+  EXPECT_EQ(Do(verb::get, "/api/v1/namespaces/bare").code, 404);
 }
 
 TEST_F(RestTest, TheCompactorKeepsOneIntervalOfHistory) {
