@@ -31,6 +31,10 @@ int RunServer(const std::vector<std::string>& args) {
   flags.String("advertise-host", &o.advertise_host, "host name in the admin kubeconfig");
   flags.Duration("etcd-compaction-interval", &o.compaction_interval,
                  "compact the store's history this often (0: never)");
+  flags.Int("default-not-ready-toleration-seconds", &o.default_not_ready_toleration_seconds,
+            "tolerationSeconds of the not-ready:NoExecute toleration added to pods without one");
+  flags.Int("default-unreachable-toleration-seconds", &o.default_unreachable_toleration_seconds,
+            "tolerationSeconds of the unreachable:NoExecute toleration added to pods without one");
   bool disable_scheduler = false;
   flags.Bool("disable-scheduler", &disable_scheduler, "do not run the bundled scheduler");
   bool disable_controller_manager = false;
@@ -90,6 +94,7 @@ int RunServer(const std::vector<std::string>& args) {
     client.certificate = (*server)->pki().controller_manager;
     controlplane::controllers::ControllerManagerOptions options;
     options.root_ca_pem = (*server)->pki().ca.cert_pem;
+    options.signing_ca = (*server)->pki().ca;
     controllers = std::make_unique<controlplane::controllers::ControllerManager>(client, options);
     if (Status started = controllers->Start(); !started.ok()) {
       std::fprintf(stderr, "berth server: controller manager: %s\n", started.error().str().c_str());

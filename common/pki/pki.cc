@@ -179,6 +179,42 @@ Result<Key> NewKey() {
   return key;
 }
 
+void ReadSubject(X509_NAME* subject, std::string& common_name,
+                 std::vector<std::string>& organizations) {
+  for (int i = 0; i < X509_NAME_entry_count(subject); ++i) {
+    X509_NAME_ENTRY* entry = X509_NAME_get_entry(subject, i);
+    int nid = OBJ_obj2nid(X509_NAME_ENTRY_get_object(entry));
+    const ASN1_STRING* data = X509_NAME_ENTRY_get_data(entry);
+    std::string value(reinterpret_cast<const char*>(ASN1_STRING_get0_data(data)),
+                      static_cast<size_t>(ASN1_STRING_length(data)));
+    if (nid == NID_commonName) common_name = value;
+    if (nid == NID_organizationName) organizations.push_back(value);
+  }
+}
+
+// DNS and IP subject alternative names; `others` counts the rest (email,
+// URI, ...).
+void ReadNames(const GENERAL_NAMES* names, std::vector<std::string>& dns,
+               std::vector<std::string>& ips, int& others) {
+  for (int i = 0; names != nullptr && i < sk_GENERAL_NAME_num(names); ++i) {
+    const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, i);
+    if (name->type == GEN_DNS) {
+      const ASN1_STRING* s = name->d.dNSName;
+      dns.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+                       static_cast<size_t>(ASN1_STRING_length(s)));
+    } else if (name->type == GEN_IPADD) {
+      const ASN1_OCTET_STRING* s = name->d.iPAddress;
+      char text[INET6_ADDRSTRLEN] = {};
+      int family = ASN1_STRING_length(s) == 4 ? AF_INET : AF_INET6;
+      if (inet_ntop(family, ASN1_STRING_get0_data(s), text, sizeof text) != nullptr) {
+        ips.emplace_back(text);
+      }
+    } else {
+      ++others;
+    }
+  }
+}
+
 std::time_t ToTime(const ASN1_TIME* t) {
   std::tm tm{};
   if (ASN1_TIME_to_tm(t, &tm) != 1) return 0;
@@ -211,33 +247,11 @@ Result<Credential> Issue(const Credential& ca, const CertSpec& spec) {
 Result<CertInfo> Inspect(const std::string& pem) {
   Cert cert = BERTH_TRY(ParseCert(pem, "certificate"));
   CertInfo info;
-  X509_NAME* subject = X509_get_subject_name(cert.get());
-  for (int i = 0; i < X509_NAME_entry_count(subject); ++i) {
-    X509_NAME_ENTRY* entry = X509_NAME_get_entry(subject, i);
-    int nid = OBJ_obj2nid(X509_NAME_ENTRY_get_object(entry));
-    const ASN1_STRING* data = X509_NAME_ENTRY_get_data(entry);
-    std::string value(reinterpret_cast<const char*>(ASN1_STRING_get0_data(data)),
-                      static_cast<size_t>(ASN1_STRING_length(data)));
-    if (nid == NID_commonName) info.common_name = value;
-    if (nid == NID_organizationName) info.organizations.push_back(value);
-  }
+  ReadSubject(X509_get_subject_name(cert.get()), info.common_name, info.organizations);
   Names names(static_cast<GENERAL_NAMES*>(
       X509_get_ext_d2i(cert.get(), NID_subject_alt_name, nullptr, nullptr)));
-  for (int i = 0; names && i < sk_GENERAL_NAME_num(names.get()); ++i) {
-    const GENERAL_NAME* name = sk_GENERAL_NAME_value(names.get(), i);
-    if (name->type == GEN_DNS) {
-      const ASN1_STRING* s = name->d.dNSName;
-      info.dns_names.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
-                                  static_cast<size_t>(ASN1_STRING_length(s)));
-    } else if (name->type == GEN_IPADD) {
-      const ASN1_OCTET_STRING* s = name->d.iPAddress;
-      char text[INET6_ADDRSTRLEN] = {};
-      int family = ASN1_STRING_length(s) == 4 ? AF_INET : AF_INET6;
-      if (inet_ntop(family, ASN1_STRING_get0_data(s), text, sizeof text) != nullptr) {
-        info.ip_addresses.emplace_back(text);
-      }
-    }
-  }
+  int others = 0;
+  ReadNames(names.get(), info.dns_names, info.ip_addresses, others);
   info.is_ca = X509_check_ca(cert.get()) > 0;
   info.not_before = ToTime(X509_get0_notBefore(cert.get()));
   info.not_after = ToTime(X509_get0_notAfter(cert.get()));
@@ -327,6 +341,90 @@ Result<std::string> PublicKeyDer(const std::string& key_pem) {
   std::string out(reinterpret_cast<char*>(der), static_cast<size_t>(n));
   OPENSSL_free(der);
   return out;
+}
+
+namespace {
+
+using Req = std::unique_ptr<X509_REQ, Deleter<X509_REQ, X509_REQ_free>>;
+using Extensions = std::unique_ptr<STACK_OF(X509_EXTENSION), void (*)(STACK_OF(X509_EXTENSION)*)>;
+
+void FreeExtensions(STACK_OF(X509_EXTENSION) * exts) {
+  sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+}
+
+Result<Req> ParseCsr(const std::string& pem) {
+  Bio bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  Req req(PEM_read_bio_X509_REQ(bio.get(), nullptr, nullptr, nullptr));
+  if (!req) {
+    return Error(Errc::kInvalidArgument,
+                 "not a PEM certificate request (CERTIFICATE REQUEST): " + OpenSslErrors());
+  }
+  EVP_PKEY* key = X509_REQ_get0_pubkey(req.get());
+  if (key == nullptr || X509_REQ_verify(req.get(), key) != 1) {
+    return Error(Errc::kInvalidArgument,
+                 "the certificate request's signature does not verify: " + OpenSslErrors());
+  }
+  return req;
+}
+
+}  // namespace
+
+Result<CertificateRequest> NewCertificateRequest(const CertSpec& subject) {
+  Key key = BERTH_TRY(NewKey());
+  Req req(X509_REQ_new());
+  if (!req || X509_REQ_set_version(req.get(), 0) != 1) return Fail("new certificate request");
+  X509_NAME* name = X509_REQ_get_subject_name(req.get());
+  for (const std::string& o : subject.organizations)
+    BERTH_TRY(AddName(name, "O", o));
+  BERTH_TRY(AddName(name, "CN", subject.common_name));
+  std::string sans;
+  for (const std::string& dns : subject.dns_names)
+    sans += (sans.empty() ? "DNS:" : ",DNS:") + dns;
+  for (const std::string& ip : subject.ip_addresses)
+    sans += (sans.empty() ? "IP:" : ",IP:") + ip;
+  if (!sans.empty()) {
+    Extensions exts(sk_X509_EXTENSION_new_null(), FreeExtensions);
+    X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, nullptr, NID_subject_alt_name, sans.c_str());
+    if (!exts || ext == nullptr) return Fail("subjectAltName " + sans);
+    sk_X509_EXTENSION_push(exts.get(), ext);
+    if (X509_REQ_add_extensions(req.get(), exts.get()) != 1) return Fail("request extensions");
+  }
+  if (X509_REQ_set_pubkey(req.get(), key.get()) != 1 ||
+      X509_REQ_sign(req.get(), key.get(), EVP_sha256()) == 0) {
+    return Fail("sign the certificate request");
+  }
+  Bio bio(BIO_new(BIO_s_mem()));
+  if (PEM_write_bio_X509_REQ(bio.get(), req.get()) != 1) return Fail("encode certificate request");
+  char* data = nullptr;
+  long n = BIO_get_mem_data(bio.get(), &data);  // NOLINT(google-runtime-int)
+  return CertificateRequest{BERTH_TRY(ToPem(key.get())), std::string(data, static_cast<size_t>(n))};
+}
+
+Result<CsrInfo> InspectCertificateRequest(const std::string& pem) {
+  Req req = BERTH_TRY(ParseCsr(pem));
+  CsrInfo info;
+  ReadSubject(X509_REQ_get_subject_name(req.get()), info.common_name, info.organizations);
+  Extensions exts(X509_REQ_get_extensions(req.get()), FreeExtensions);
+  for (int i = 0; exts && i < sk_X509_EXTENSION_num(exts.get()); ++i) {
+    X509_EXTENSION* ext = sk_X509_EXTENSION_value(exts.get(), i);
+    if (OBJ_obj2nid(X509_EXTENSION_get_object(ext)) != NID_subject_alt_name) continue;
+    Names names(static_cast<GENERAL_NAMES*>(X509V3_EXT_d2i(ext)));
+    ReadNames(names.get(), info.dns_names, info.ip_addresses, info.other_names);
+  }
+  return info;
+}
+
+Result<std::string> SignCertificateRequest(const Credential& ca, const std::string& csr_pem,
+                                           const CertSpec& spec) {
+  Req req = BERTH_TRY(ParseCsr(csr_pem));
+  Cert ca_cert = BERTH_TRY(ParseCert(ca.cert_pem, "the CA certificate"));
+  Key ca_key = BERTH_TRY(ParseKey(ca.key_pem, "the CA key"));
+  if (X509_check_private_key(ca_cert.get(), ca_key.get()) != 1) {
+    return Error(Errc::kInvalidArgument, "the CA key does not match the CA certificate");
+  }
+  Cert cert =
+      BERTH_TRY(Build(X509_REQ_get0_pubkey(req.get()), spec, false, ca_cert.get(), ca_key.get()));
+  return ToPem(cert.get());
 }
 
 }  // namespace berth::pki

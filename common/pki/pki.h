@@ -53,6 +53,32 @@ Result<CertInfo> Inspect(const std::string& pem);
 // Whether the first certificate in `pem` chains to `ca_pem` and is valid now.
 Status Verify(const std::string& pem, const std::string& ca_pem);
 
+// PKCS#10 certificate requests, as a kubelet sends them in a
+// CertificateSigningRequest (spec.request) and the signer answers them.
+struct CertificateRequest {
+  std::string key_pem;  // the fresh key the request is for
+  std::string csr_pem;  // "CERTIFICATE REQUEST"
+};
+// A request for a fresh key: `subject`'s CN, O, DNS and IP SANs (usages
+// and validity are the signer's to choose).
+Result<CertificateRequest> NewCertificateRequest(const CertSpec& subject);
+
+struct CsrInfo {
+  std::string common_name;
+  std::vector<std::string> organizations;
+  std::vector<std::string> dns_names;
+  std::vector<std::string> ip_addresses;
+  int other_names = 0;  // email, URI and other SANs
+};
+// What a request asks for; kInvalidArgument when it is not one or its
+// signature does not verify.
+Result<CsrInfo> InspectCertificateRequest(const std::string& pem);
+// A certificate for the request's key, signed by `ca`, with `spec`'s
+// subject, SANs, usages and validity (the caller decides them from
+// InspectCertificateRequest and its own policy).
+Result<std::string> SignCertificateRequest(const Credential& ca, const std::string& csr_pem,
+                                           const CertSpec& spec);
+
 // Signing keys for JSON Web Signatures (service-account tokens): ES256,
 // ECDSA P-256 with SHA-256, the signature as r||s (64 bytes, RFC 7518).
 Result<std::string> NewSigningKey();  // a PEM (PKCS#8) private key

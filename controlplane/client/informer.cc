@@ -135,7 +135,6 @@ Result<std::string> Informer::Relist() {
     std::lock_guard lock(mu_);
     old = cache_;
     cache_ = fresh;
-    synced_ = true;
     ++lists_;
   }
   for (const auto& [key, obj] : old) {
@@ -151,6 +150,10 @@ Result<std::string> Informer::Relist() {
       handlers_.updated(it->second, obj);
     }
   }
+  // Synced once the handlers were told of the first list, as client-go's
+  // HasSynced: a controller that waits for it has seen every object.
+  std::lock_guard lock(mu_);
+  synced_ = true;
   return rv;
 }
 

@@ -40,7 +40,7 @@ class Informer {
 
   void Start();
   void Stop();
-  // True once the first list is in the cache.
+  // True once the first list is in the cache and the handlers were told of it.
   bool Synced() const;
   // A copy of the cache: namespace/name -> object.
   std::map<std::string, boost::json::object> Snapshot() const;

@@ -7,18 +7,6 @@ namespace {
 
 namespace bj = boost::json;
 
-const bj::value* At(const bj::object& obj, std::initializer_list<std::string_view> path) {
-  const bj::object* cur = &obj;
-  const bj::value* v = nullptr;
-  for (std::string_view key : path) {
-    if (cur == nullptr) return nullptr;
-    v = cur->if_contains(key);
-    if (v == nullptr) return nullptr;
-    cur = v->if_object();
-  }
-  return v;
-}
-
 Errc ErrcForHttp(int code) {
   switch (code) {
     case 400:
@@ -45,15 +33,27 @@ Errc ErrcForHttp(int code) {
 
 }  // namespace
 
+const bj::value* ValueAt(const bj::object& obj, std::initializer_list<std::string_view> path) {
+  const bj::object* cur = &obj;
+  const bj::value* v = nullptr;
+  for (std::string_view key : path) {
+    if (cur == nullptr) return nullptr;
+    v = cur->if_contains(key);
+    if (v == nullptr || v->is_null()) return nullptr;
+    cur = v->if_object();
+  }
+  return v;
+}
+
 std::string StringAt(const bj::object& obj, std::initializer_list<std::string_view> path) {
-  const bj::value* v = At(obj, path);
+  const bj::value* v = ValueAt(obj, path);
   return v != nullptr && v->is_string() ? std::string(v->as_string()) : "";
 }
 
 std::vector<std::string> StringsAt(const bj::object& obj,
                                    std::initializer_list<std::string_view> path) {
   std::vector<std::string> out;
-  const bj::value* v = At(obj, path);
+  const bj::value* v = ValueAt(obj, path);
   if (v == nullptr || !v->is_array()) return out;
   for (const bj::value& s : v->as_array())
     if (s.is_string()) out.emplace_back(s.as_string());
@@ -61,7 +61,7 @@ std::vector<std::string> StringsAt(const bj::object& obj,
 }
 
 bool Has(const bj::object& obj, std::initializer_list<std::string_view> path) {
-  const bj::value* v = At(obj, path);
+  const bj::value* v = ValueAt(obj, path);
   return v != nullptr && !v->is_null();
 }
 
@@ -89,7 +89,7 @@ bool HasStatusCause(const client::ApiResponse& response, std::string_view cause)
   bj::value body = response.Json();
   const bj::object* status = body.if_object();
   if (status == nullptr) return false;
-  const bj::value* causes = At(*status, {"details", "causes"});
+  const bj::value* causes = ValueAt(*status, {"details", "causes"});
   if (causes == nullptr || !causes->is_array()) return false;
   for (const bj::value& c : causes->as_array()) {
     if (c.is_object() && StringAt(c.as_object(), {"reason"}) == cause) return true;

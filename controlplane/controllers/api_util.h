@@ -14,6 +14,9 @@
 
 namespace berth::controlplane::controllers {
 
+// obj[a][b]...; null when a step is missing, null or not an object.
+const boost::json::value* ValueAt(const boost::json::object& obj,
+                                  std::initializer_list<std::string_view> path);
 // obj[a][b]... as a string; "" when missing or not a string.
 std::string StringAt(const boost::json::object& obj, std::initializer_list<std::string_view> path);
 // obj[a][b]... as a list of strings (non-strings skipped); empty when missing.

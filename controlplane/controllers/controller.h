@@ -28,9 +28,10 @@ class Controller {
   Controller(const Controller&) = delete;
   Controller& operator=(const Controller&) = delete;
 
-  void Start();
+  // Virtual for controllers with threads of their own besides the workers.
+  virtual void Start();
   // Ends the workers (a Sync under way finishes first).
-  void Stop();
+  virtual void Stop();
   const std::string& name() const { return name_; }
 
  protected:

@@ -1,6 +1,7 @@
 #include "controlplane/controllers/discovery.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "controlplane/controllers/api_util.h"
 
@@ -17,9 +18,9 @@ Result<bj::object> GetObject(client::ApiClient& api, const std::string& url) {
   return std::move(v.as_object());
 }
 
-// The namespaced, listable, deletable resources of an APIResourceList.
+// The resources of an APIResourceList, without subresources.
 void AddResources(const bj::object& list, const std::string& group, const std::string& version,
-                  std::vector<ApiResource>& out) {
+                  bool preferred, std::vector<ApiResource>& out) {
   const bj::value* resources = list.if_contains("resources");
   if (resources == nullptr || !resources->is_array()) return;
   for (const bj::value& v : resources->as_array()) {
@@ -28,14 +29,18 @@ void AddResources(const bj::object& list, const std::string& group, const std::s
     std::string name = StringAt(r, {"name"});
     const bj::value* namespaced = r.if_contains("namespaced");
     if (name.empty() || name.find('/') != std::string::npos) continue;
-    if (namespaced == nullptr || !namespaced->is_bool() || !namespaced->as_bool()) continue;
-    if (group == "events.k8s.io" && name == "events") continue;
-    ApiResource resource{group, version, name, {}};
+    if (namespaced == nullptr || !namespaced->is_bool()) continue;
+    ApiResource resource;
+    resource.group = group;
+    resource.version = version;
+    resource.resource = name;
+    resource.kind = StringAt(r, {"kind"});
+    resource.namespaced = namespaced->as_bool();
+    resource.preferred = preferred;
     if (const bj::value* verbs = r.if_contains("verbs"); verbs && verbs->is_array()) {
       for (const bj::value& verb : verbs->as_array())
         if (verb.is_string()) resource.verbs.emplace_back(verb.as_string());
     }
-    if (!resource.Can("list") || !resource.Can("delete")) continue;
     out.push_back(std::move(resource));
   }
 }
@@ -56,9 +61,18 @@ std::string ApiResource::Display() const {
 }
 
 Result<Discovery> DiscoverNamespacedResources(client::ApiClient& api) {
+  Discovery d = BERTH_TRY(DiscoverResources(api, false));
+  std::erase_if(d.resources, [](const ApiResource& r) {
+    return !r.namespaced || !r.Can("list") || !r.Can("delete") ||
+           (r.group == "events.k8s.io" && r.resource == "events");
+  });
+  return d;
+}
+
+Result<Discovery> DiscoverResources(client::ApiClient& api, bool all_versions) {
   Discovery d;
   bj::object core = BERTH_TRY_CTX(GetObject(api, "/api/v1"), "discover the core API");
-  AddResources(core, "", "v1", d.resources);
+  AddResources(core, "", "v1", true, d.resources);
   bj::object groups = BERTH_TRY_CTX(GetObject(api, "/apis"), "discover the API groups");
   const bj::value* list = groups.if_contains("groups");
   if (list == nullptr || !list->is_array()) return d;
@@ -72,12 +86,24 @@ Result<Discovery> DiscoverNamespacedResources(client::ApiClient& api) {
                                 ": no preferred version in /apis");
       continue;
     }
-    Result<bj::object> resources = GetObject(api, "/apis/" + group_version);
-    if (!resources.ok()) {
-      d.failed_groups.push_back(group_version + ": " + resources.error().str());
-      continue;
+    std::vector<std::pair<std::string, std::string>> versions = {{group_version, version}};
+    const bj::value* served = g.as_object().if_contains("versions");
+    if (all_versions && served != nullptr && served->is_array()) {
+      for (const bj::value& v : served->as_array()) {
+        if (!v.is_object()) continue;
+        std::string gv = StringAt(v.as_object(), {"groupVersion"});
+        std::string ver = StringAt(v.as_object(), {"version"});
+        if (!gv.empty() && !ver.empty() && gv != group_version) versions.emplace_back(gv, ver);
+      }
     }
-    AddResources(*resources, name, version, d.resources);
+    for (const auto& [gv, ver] : versions) {
+      Result<bj::object> resources = GetObject(api, "/apis/" + gv);
+      if (!resources.ok()) {
+        d.failed_groups.push_back(gv + ": " + resources.error().str());
+        continue;
+      }
+      AddResources(*resources, name, ver, gv == group_version, d.resources);
+    }
   }
   return d;
 }

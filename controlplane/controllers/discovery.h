@@ -1,10 +1,11 @@
 #pragma once
-// Which namespaced resource types a server serves, from its discovery
-// documents (GET /api/v1, GET /apis, and GET /apis/<group>/<version> for
-// each group's preferred version), as the namespace controller needs
-// them: types that can be listed and deleted, without subresources
-// ("pods/status"). events.k8s.io events are left out: they are the core/v1
-// events' objects under another API.
+// Which resource types a server serves, from its discovery documents
+// (GET /api/v1, GET /apis, and GET /apis/<group>/<version> for each
+// group's preferred version, or every version), without subresources
+// ("pods/status"): all of them for the garbage collector, and the
+// namespaced ones as the namespace controller needs them: types that can
+// be listed and deleted, events.k8s.io events left out (they are the
+// core/v1 events' objects under another API).
 
 #include <string>
 #include <string_view>
@@ -19,6 +20,9 @@ struct ApiResource {
   std::string group;  // "" for core
   std::string version;
   std::string resource;  // plural: "deployments"
+  std::string kind;      // "Deployment"
+  bool namespaced = true;
+  bool preferred = true;  // of its group's preferred version
   std::vector<std::string> verbs;
 
   bool Can(std::string_view verb) const;
@@ -38,5 +42,9 @@ struct Discovery {
 
 // Fails only when /api/v1 or /apis cannot be read.
 Result<Discovery> DiscoverNamespacedResources(client::ApiClient& api);
+// Every type of both scopes, of each group's preferred version and, with
+// `all_versions`, of the other versions it serves too. Fails only when
+// /api/v1 or /apis cannot be read.
+Result<Discovery> DiscoverResources(client::ApiClient& api, bool all_versions);
 
 }  // namespace berth::controlplane::controllers

@@ -152,7 +152,10 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Start(const ApiServerOptions& opti
   s->store_ = BERTH_TRY(OpenStore(options));
   s->allocator_ = BERTH_TRY(registry::ServiceAllocator::Make(
       *s->store_, options.service_cluster_ip_range, options.service_node_port_range));
-  s->rest_ = std::make_unique<registry::Rest>(*s->store_, *s->allocator_);
+  s->rest_ = std::make_unique<registry::Rest>(
+      *s->store_, *s->allocator_,
+      admission::TolerationDefaults{options.default_not_ready_toleration_seconds,
+                                    options.default_unreachable_toleration_seconds});
   s->service_account_tokens_ =
       BERTH_TRY(auth::ServiceAccountTokens::Load(options.data_dir + "/pki/sa.key"));
   s->authenticator_ = std::make_unique<Authenticator>(
@@ -253,7 +256,7 @@ void ApiServer::Handle(const http::Request& req, http::Response& w) {
     registry::Call c(*type, info, query, req, w);
     return reviews_->Serve(user, c);
   }
-  rest_->Serve(info, query, req, w);
+  rest_->Serve(user, info, query, req, w);
 }
 
 std::optional<api::ApiStatus> ApiServer::NodeRestriction(const UserInfo& user,

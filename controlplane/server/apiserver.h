@@ -46,6 +46,11 @@ struct ApiServerOptions {
   // History older than one interval is compacted (0: never), as
   // --etcd-compaction-interval.
   std::chrono::seconds compaction_interval{300};
+  // The DefaultTolerationSeconds admission's tolerationSeconds for the
+  // not-ready and unreachable NoExecute taints
+  // (--default-not-ready-toleration-seconds, --default-unreachable-...).
+  int default_not_ready_toleration_seconds = 300;
+  int default_unreachable_toleration_seconds = 300;
 };
 
 // The Kubernetes version this apiserver reports (and whose API it serves).

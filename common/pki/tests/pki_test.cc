@@ -88,5 +88,57 @@ TEST(PkiTest, BadInputIsRefusedByName) {
   EXPECT_EQ(garbage.error().code(), Errc::kInvalidArgument);
 }
 
+TEST(PkiTest, CertificateRequestRoundTripsThroughTheSigner) {
+  Result<Credential> ca = SelfSignedCa("ca");
+  ASSERT_TRUE(ca.ok());
+  CertSpec subject;
+  subject.common_name = "system:node:n1";
+  subject.organizations = {"system:nodes"};
+  subject.dns_names = {"n1"};
+  subject.ip_addresses = {"10.0.0.5"};
+  Result<CertificateRequest> req = NewCertificateRequest(subject);
+  ASSERT_TRUE(req.ok()) << req.error().str();
+  EXPECT_NE(req->csr_pem.find("BEGIN CERTIFICATE REQUEST"), std::string::npos);
+
+  Result<CsrInfo> info = InspectCertificateRequest(req->csr_pem);
+  ASSERT_TRUE(info.ok()) << info.error().str();
+  EXPECT_EQ(info->common_name, "system:node:n1");
+  EXPECT_EQ(info->organizations, std::vector<std::string>{"system:nodes"});
+  EXPECT_EQ(info->dns_names, std::vector<std::string>{"n1"});
+  EXPECT_EQ(info->ip_addresses, std::vector<std::string>{"10.0.0.5"});
+  EXPECT_EQ(info->other_names, 0);
+
+  CertSpec spec = subject;
+  spec.server_auth = true;
+  spec.validity = std::chrono::hours(1);
+  Result<std::string> cert = SignCertificateRequest(*ca, req->csr_pem, spec);
+  ASSERT_TRUE(cert.ok()) << cert.error().str();
+  EXPECT_TRUE(Verify(*cert, ca->cert_pem).ok());
+  Result<CertInfo> issued = Inspect(*cert);
+  ASSERT_TRUE(issued.ok());
+  EXPECT_EQ(issued->common_name, "system:node:n1");
+  EXPECT_EQ(issued->ip_addresses, std::vector<std::string>{"10.0.0.5"});
+  EXPECT_LE(issued->not_after - issued->not_before, 3600 + 300);
+  // The certificate is for the request's key: the pair works for TLS.
+  Credential pair{*cert, req->key_pem};
+  EXPECT_FALSE(pair.key_pem.empty());
+}
+
+TEST(PkiTest, TamperedOrGarbageRequestsAreRefused) {
+  Result<CsrInfo> garbage = InspectCertificateRequest("-----BEGIN CERTIFICATE REQUEST-----\nxx");
+  ASSERT_FALSE(garbage.ok());
+  EXPECT_EQ(garbage.error().code(), Errc::kInvalidArgument);
+  CertSpec subject;
+  subject.common_name = "a";
+  Result<CertificateRequest> req = NewCertificateRequest(subject);
+  ASSERT_TRUE(req.ok());
+  // Flip one character inside the base64 body: the signature no longer holds
+  // (or the DER no longer parses).
+  std::string bad = req->csr_pem;
+  size_t mid = bad.find('\n') + 40;
+  bad[mid] = bad[mid] == 'A' ? 'B' : 'A';
+  EXPECT_FALSE(InspectCertificateRequest(bad).ok());
+}
+
 }  // namespace
 }  // namespace berth::pki

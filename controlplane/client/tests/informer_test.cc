@@ -21,10 +21,7 @@ class InformerTest : public ServerTest {
   void SetUp() override {
     ServerTest::SetUp();
     if (HasFatalFailure()) return;
-    ClientConfig config;
-    config.port = server_->port();
-    config.ca_pem = ca_;
-    config.certificate = admin_;
+    ClientConfig config = AdminConfig();
     client_ = std::make_unique<ApiClient>(config);
   }
 

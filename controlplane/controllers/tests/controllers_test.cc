@@ -34,10 +34,7 @@ class ControllersTest : public ServerTest {
   void SetUp() override {
     ServerTest::SetUp();
     if (HasFatalFailure()) return;
-    client::ClientConfig admin;
-    admin.port = server_->port();
-    admin.ca_pem = ca_;
-    admin.certificate = admin_;
+    client::ClientConfig admin = AdminConfig();
     api_ = std::make_unique<client::ApiClient>(admin);
   }
   void TearDown() override {

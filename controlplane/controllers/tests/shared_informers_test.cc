@@ -23,9 +23,7 @@ class SharedInformersTest : public ServerTest {
   void SetUp() override {
     ServerTest::SetUp();
     if (HasFatalFailure()) return;
-    config_.port = server_->port();
-    config_.ca_pem = ca_;
-    config_.certificate = admin_;
+    config_ = AdminConfig();
     api_ = std::make_unique<client::ApiClient>(config_);
   }
 

@@ -28,6 +28,7 @@ inline void StartTestControllers(const ApiServer& server,
                                  std::unique_ptr<controllers::ControllerManager>& out,
                                  controllers::ControllerManagerOptions options = {}) {
   if (options.root_ca_pem.empty()) options.root_ca_pem = server.pki().ca.cert_pem;
+  if (options.signing_ca.key_pem.empty()) options.signing_ca = server.pki().ca;
   auto manager =
       std::make_unique<controllers::ControllerManager>(ControllerManagerClient(server), options);
   Status started = manager->Start();

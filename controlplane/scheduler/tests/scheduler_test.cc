@@ -33,10 +33,7 @@ class SchedulerTest : public ServerTest {
   void SetUp() override {
     ServerTest::SetUp();
     if (HasFatalFailure()) return;
-    ClientConfig admin;
-    admin.port = server_->port();
-    admin.ca_pem = ca_;
-    admin.certificate = admin_;
+    ClientConfig admin = AdminConfig();
     api_ = std::make_unique<ApiClient>(admin);
     ClientConfig own = admin;
     own.certificate = server_->pki().scheduler;  // its RBAC role, not the admin's

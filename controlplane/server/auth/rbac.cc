@@ -273,9 +273,21 @@ Status EnsureBootstrapPolicy(storage::Store& store) {
               "certificates.k8s.io"},
              {"pods", "pods/eviction", "events", "endpoints", "endpointslices", "replicasets",
               "controllerrevisions", "jobs", "serviceaccounts", "configmaps", "secrets", "leases",
-              "serviceaccounts/token"},
+              "serviceaccounts/token", "persistentvolumeclaims"},
              {"create"}),
-        rule({"certificates.k8s.io"}, {"signers"}, {"approve", "sign"})}},
+        rule({"certificates.k8s.io"}, {"signers"}, {"approve", "sign"}),
+        // csrapproving asks whether a requester may have its CSR approved.
+        rule({"authorization.k8s.io"}, {"subjectaccessreviews"}, {"create"})}},
+      // Whom csrapproving approves kubelet client certificates for: upstream's
+      // roles; bound below to bootstrap tokens (joining) and nodes (renewing).
+      // What a bootstrap token may do to join: ask for a client certificate.
+      {"system:node-bootstrapper",
+       {rule({"certificates.k8s.io"}, {"certificatesigningrequests"},
+             {"create", "get", "list", "watch"})}},
+      {"system:certificates.k8s.io:certificatesigningrequests:nodeclient",
+       {rule({"certificates.k8s.io"}, {"certificatesigningrequests/nodeclient"}, {"create"})}},
+      {"system:certificates.k8s.io:certificatesigningrequests:selfnodeclient",
+       {rule({"certificates.k8s.io"}, {"certificatesigningrequests/selfnodeclient"}, {"create"})}},
       {"system:public-info-viewer",
        {bj::object{
            {"nonResourceURLs", bj::array{"/healthz", "/livez", "/readyz", "/version", "/version/"}},
@@ -334,6 +346,13 @@ Status EnsureBootstrapPolicy(storage::Store& store) {
   BERTH_TRY(bind("system:basic-user", "system:basic-user", {"system:authenticated"}));
   BERTH_TRY(bind("system:public-info-viewer", "system:public-info-viewer",
                  {"system:authenticated", "system:unauthenticated"}));
+  BERTH_TRY(bind("berth:kubelet-bootstrap", "system:node-bootstrapper", {"system:bootstrappers"}));
+  BERTH_TRY(bind("berth:node-autoapprove-bootstrap",
+                 "system:certificates.k8s.io:certificatesigningrequests:nodeclient",
+                 {"system:bootstrappers"}));
+  BERTH_TRY(bind("berth:node-autoapprove-certificate-rotation",
+                 "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient",
+                 {"system:nodes"}));
   BERTH_TRY(bind_user("system:kube-scheduler", "system:kube-scheduler"));
   BERTH_TRY(bind_user("system:kube-controller-manager", "system:kube-controller-manager"));
   return Ok();

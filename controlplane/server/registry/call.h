@@ -16,6 +16,10 @@
 #include "controlplane/server/http/https_server.h"
 #include "controlplane/storage/store.h"
 
+namespace berth::controlplane {
+struct UserInfo;  // authn.h
+}  // namespace berth::controlplane
+
 namespace berth::controlplane::registry {
 
 template <class T>
@@ -33,8 +37,9 @@ struct Call {
   const api::Query& query;
   const http::Request& req;
   http::Response& w;
-  std::string ns;    // the namespace keys use
-  std::string name;  // the object's name (set by create from the body)
+  std::string ns;                  // the namespace keys use
+  std::string name;                // the object's name (set by create from the body)
+  const UserInfo* user = nullptr;  // who asks; null for the server's own calls
 
   std::string Param(std::string_view key) const;
   bool DryRun() const { return Param("dryRun") == "All"; }

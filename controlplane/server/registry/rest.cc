@@ -7,6 +7,7 @@
 #include "controlplane/server/api/kinds.h"
 #include "controlplane/server/api/patch.h"
 #include "controlplane/server/api/table.h"
+#include "controlplane/server/authn.h"
 #include "controlplane/server/registry/meta.h"
 #include "controlplane/server/registry/service_addresses.h"
 
@@ -16,6 +17,36 @@ namespace bj = boost::json;
 using api::ApiStatus;
 
 namespace {
+
+// Upstream's CSR strategy: the request records who made it (what the
+// approver's SubjectAccessReview asks about), and it cannot be created
+// already approved.
+void StampRequester(bj::object& csr, const UserInfo& user) {
+  bj::object& spec = api::Child(csr, "spec");
+  spec["username"] = user.name;
+  if (user.uid.empty()) {
+    spec.erase("uid");
+  } else {
+    spec["uid"] = user.uid;
+  }
+  bj::array groups;
+  for (const std::string& g : user.groups)
+    groups.emplace_back(g);
+  spec["groups"] = std::move(groups);
+  bj::object extra;
+  for (const auto& [k, values] : user.extra) {
+    bj::array v;
+    for (const std::string& s : values)
+      v.emplace_back(s);
+    extra[k] = std::move(v);
+  }
+  if (extra.empty()) {
+    spec.erase("extra");
+  } else {
+    spec["extra"] = std::move(extra);
+  }
+  csr["status"] = bj::object{};
+}
 
 // A CSR's Approved and Denied conditions change only through /approval:
 // /status keeps the stored ones.
@@ -52,11 +83,24 @@ bool HasSpecFinalizers(const bj::object& ns) {
   return f != nullptr && f->is_array() && !f->as_array().empty();
 }
 
+// As upstream's ObjectMeta (omitempty): an emptied list is no list, so
+// that removing the last ownerReference leaves none, not "[]".
+void DropEmptyMetaLists(bj::object& meta) {
+  for (const char* list : {"ownerReferences", "finalizers"}) {
+    const bj::value* v = meta.if_contains(list);
+    if (v != nullptr && v->is_array() && v->as_array().empty()) meta.erase(list);
+  }
+}
+
 // An object being deleted goes from the store once nothing holds it: no
-// metadata.finalizers, and for a namespace no spec.finalizers either.
+// metadata.finalizers, and for a namespace no spec.finalizers either. A
+// pod still in its grace period waits for its kubelet's final delete
+// (upstream's ShouldDeleteDuringUpdate).
 bool ReadyToGo(const api::ResourceType& t, const bj::object& obj) {
   if (api::Lookup(obj, {"metadata", "deletionTimestamp"}) == nullptr) return false;
   if (HasFinalizers(obj)) return false;
+  const bj::value* grace = api::Lookup(obj, {"metadata", "deletionGracePeriodSeconds"});
+  if (grace != nullptr && grace->is_int64() && grace->as_int64() > 0) return false;
   return !IsNamespace(t) || !HasSpecFinalizers(obj);
 }
 
@@ -89,14 +133,16 @@ ApiResult<bj::object> Finalized(const api::ResourceType& t, const bj::object& ob
 
 }  // namespace
 
-Rest::Rest(storage::Store& store, ServiceAllocator& allocator)
-    : store_(store), allocator_(allocator) {}
+Rest::Rest(storage::Store& store, ServiceAllocator& allocator,
+           admission::TolerationDefaults tolerations)
+    : store_(store), allocator_(allocator), tolerations_(tolerations) {}
 
-void Rest::Serve(const api::RequestInfo& info, const api::Query& query, const http::Request& req,
-                 http::Response& w) {
+void Rest::Serve(const UserInfo& user, const api::RequestInfo& info, const api::Query& query,
+                 const http::Request& req, http::Response& w) {
   const api::ResourceType* type = api::FindResource(info.group, info.version, info.resource);
   if (type == nullptr) return Reply(w, api::NotFoundPath(info.path));
   Call c{*type, info, query, req, w};
+  c.user = &user;
   const std::string& verb = info.verb;
   if (type->namespaced && info.namespace_.empty() && verb != "list" && verb != "watch") {
     return Reply(w, api::NotFoundPath(info.path));
@@ -281,6 +327,7 @@ ApiResult<bj::object> Rest::PrepareCreate(Call& c, bj::object obj) {
   meta.erase("deletionGracePeriodSeconds");
   meta.erase("managedFields");
   meta.erase("selfLink");
+  DropEmptyMetaLists(meta);
   meta["uid"] = NewUid();
   meta["creationTimestamp"] = NowRfc3339();
   if (t.behaviour->tracks_generation()) {
@@ -289,7 +336,12 @@ ApiResult<bj::object> Rest::PrepareCreate(Call& c, bj::object obj) {
     meta.erase("generation");
   }
   t.behaviour->Default(obj);
+  // Mutating admission, before the strategy's create preparation as upstream.
+  if (t.group.empty() && t.resource == "pods") {
+    admission::DefaultTolerationSeconds(obj, tolerations_);
+  }
   t.behaviour->PrepareForCreate(obj);
+  if (c.user != nullptr && t.resource == "certificatesigningrequests") StampRequester(obj, *c.user);
   api::FieldErrors errors;
   ValidateMeta(t, obj, errors);
   t.behaviour->Validate(obj, nullptr, errors);
@@ -422,6 +474,16 @@ ApiResult<bj::object> Rest::StoreUpdate(const Call& c, const std::string& key, b
   if (status_only) {
     bj::object merged = old;
     if (const bj::value* s = obj.if_contains("status")) merged["status"] = *s;
+    if (t.group == "apps" && t.resource == "deployments") {
+      // Upstream's deployment status strategy keeps only spec and labels:
+      // the deployment controller records its revision annotation here.
+      bj::object& meta = api::Child(merged, "metadata");
+      if (const bj::value* a = api::Lookup(obj, {"metadata", "annotations"})) {
+        meta["annotations"] = *a;
+      } else {
+        meta.erase("annotations");
+      }
+    }
     if (c.info.subresource == "approval") {
       // Approval changes only the conditions.
       bj::object& status = api::Child(merged, "status");
@@ -454,6 +516,7 @@ ApiResult<bj::object> Rest::StoreUpdate(const Call& c, const std::string& key, b
       }
     }
     meta.erase("managedFields");
+    DropEmptyMetaLists(meta);
     if (t.namespaced)
       meta["namespace"] = c.ns;
     else
@@ -591,7 +654,10 @@ ApiResult<bj::object> Rest::DeleteOne(const Call& c, const std::string& name,
       if (options.propagation == "Foreground") AddFinalizer(obj, "foregroundDeletion");
       if (options.propagation == "Orphan") AddFinalizer(obj, "orphan");
       if (HasFinalizers(obj)) {
-        if (meta.if_contains("deletionTimestamp") == nullptr) {
+        // Also a pod whose grace period is cut short (the kubelet's final
+        // delete): it goes as soon as its finalizers do.
+        if (meta.if_contains("deletionTimestamp") == nullptr ||
+            api::LookupInt(obj, {"metadata", "deletionGracePeriodSeconds"}) > 0) {
           meta["deletionTimestamp"] = NowRfc3339();
           meta["deletionGracePeriodSeconds"] = 0;
         }

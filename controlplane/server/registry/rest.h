@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 
+#include "controlplane/server/admission/default_toleration_seconds.h"
 #include "controlplane/server/api/request_info.h"
 #include "controlplane/server/api/resources.h"
 #include "controlplane/server/api/status.h"
@@ -36,11 +37,13 @@ class Rest {
   // server's own change (binding), stored as made.
   enum class UpdateMode { kMain, kStatus, kFinalize, kSystem };
 
-  Rest(storage::Store& store, ServiceAllocator& allocator);
+  // `tolerations`: the DefaultTolerationSeconds admission's, for pods created.
+  Rest(storage::Store& store, ServiceAllocator& allocator,
+       admission::TolerationDefaults tolerations = {});
 
   // Serves a resource request (info.is_resource_request).
-  void Serve(const api::RequestInfo& info, const api::Query& query, const http::Request& req,
-             http::Response& w);
+  void Serve(const UserInfo& user, const api::RequestInfo& info, const api::Query& query,
+             const http::Request& req, http::Response& w);
   // Creates the namespaces every cluster has, when missing. (Their
   // `default` ServiceAccounts are the service account controller's.)
   Status EnsureNamespaces(const std::vector<std::string>& names);
@@ -90,6 +93,7 @@ class Rest {
 
   storage::Store& store_;
   ServiceAllocator& allocator_;
+  admission::TolerationDefaults tolerations_;
   std::atomic<bool> stopping_{false};
 };
 

@@ -503,5 +503,40 @@ TEST_F(RestTest, DiscoveryListsGroupsAndResources) {
   EXPECT_EQ(Do(verb::get, "/apis/nope/v1").code, 404);
 }
 
+TEST_F(RestTest, DefaultTolerationSecondsAdmissionAddsNodeFailureTolerationsToNewPods) {
+  Reply made = Do(verb::post, "/api/v1/namespaces/default/pods", R"({"metadata":{"name":"tol"},
+      "spec":{"containers":[{"name":"c","image":"busybox"}],
+              "tolerations":[{"key":"node.kubernetes.io/unreachable","operator":"Exists",
+                              "effect":"NoExecute","tolerationSeconds":5}]}})");
+  ASSERT_EQ(made.code, 201) << bj::serialize(made.body);
+  // The pod's own toleration of unreachable stays; not-ready gets 300 s.
+  EXPECT_EQ(made.body.at("spec").at("tolerations"), bj::parse(R"([
+      {"key":"node.kubernetes.io/unreachable","operator":"Exists","effect":"NoExecute",
+       "tolerationSeconds":5},
+      {"key":"node.kubernetes.io/not-ready","operator":"Exists","effect":"NoExecute",
+       "tolerationSeconds":300}])"));
+  // The seconds are the server's --default-*-toleration-seconds.
+  berth::testing::TempDir dir{"berth-toleration-test"};
+  ApiServerOptions options = TestServerOptions(dir.path());
+  options.default_not_ready_toleration_seconds = 60;
+  options.default_unreachable_toleration_seconds = 30;
+  std::unique_ptr<ApiServer> other;
+  StartTestServer(options, other);
+  ASSERT_NE(other, nullptr);
+  AdminAccess access = ReadAdminAccess(dir.path());
+  http::TlsClient client(other->port(), access.ca_pem, &access.admin);
+  auto res = client.Do(verb::post, "/api/v1/namespaces/default/pods",
+                       R"({"metadata":{"name":"p"},
+                           "spec":{"containers":[{"name":"c","image":"busybox"}]}})",
+                       "application/json");
+  ASSERT_EQ(res.result_int(), 201) << res.body();
+  EXPECT_EQ(bj::parse(res.body()).at("spec").at("tolerations"), bj::parse(R"([
+      {"key":"node.kubernetes.io/not-ready","operator":"Exists","effect":"NoExecute",
+       "tolerationSeconds":60},
+      {"key":"node.kubernetes.io/unreachable","operator":"Exists","effect":"NoExecute",
+       "tolerationSeconds":30}])"));
+  other->Stop();
+}
+
 }  // namespace
 }  // namespace berth::controlplane

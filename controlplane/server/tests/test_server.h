@@ -9,6 +9,7 @@
 #include "common/file.h"
 #include "common/pki/pki.h"
 #include "common/testing/testkit.h"
+#include "controlplane/client/api_client.h"
 #include "controlplane/server/apiserver.h"
 
 namespace berth::controlplane {
@@ -49,6 +50,15 @@ class ServerTest : public ::testing::Test {
     AdminAccess access = ReadAdminAccess(dir_.path());
     ca_ = access.ca_pem;
     admin_ = access.admin;
+  }
+
+  // How the admin's API client reaches this server.
+  client::ClientConfig AdminConfig() const {
+    client::ClientConfig c;
+    c.port = server_->port();
+    c.ca_pem = ca_;
+    c.certificate = admin_;
+    return c;
   }
 
   berth::testing::TempDir dir_{"berth-server-test"};

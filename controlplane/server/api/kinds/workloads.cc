@@ -4,6 +4,8 @@
 // validation, and each kind's `kubectl get` columns.
 
 #include <algorithm>
+#include <charconv>
+#include <cstdint>
 
 #include "controlplane/server/api/kinds.h"
 #include "controlplane/server/api/selectors.h"
@@ -63,6 +65,71 @@ TableColumn Col(std::string name, std::string description, int priority = 0) {
   return {std::move(name), "string", "", std::move(description), priority};
 }
 
+// An IntOrString of a rolling update: a non-negative int or "<digits>%";
+// its number (-1 when invalid, after reporting it).
+int64_t IntOrPercent(const bj::value& v, const std::string& field, FieldErrors& errors) {
+  if (v.is_int64()) {
+    if (v.as_int64() < 0) errors.Invalid(field, v, "must be greater than or equal to 0");
+    return v.as_int64();
+  }
+  if (v.is_string()) {
+    std::string_view s = v.as_string();
+    bool digits = s.size() >= 2 && s.back() == '%' &&
+                  std::all_of(s.begin(), s.end() - 1, [](char c) { return c >= '0' && c <= '9'; });
+    if (digits) {
+      int64_t n = INT64_MAX;  // overflowing: far more than 100%
+      std::from_chars(s.data(), s.data() + s.size() - 1, n);
+      return n;
+    }
+    errors.Invalid(field, v,
+                   "a valid percent string must be a numeric string followed by an ending '%' "
+                   "(e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')");
+    return -1;
+  }
+  errors.Invalid(field, v, "must be an integer or percentage (e.g '5%')");
+  return -1;
+}
+
+// Upstream's ValidateDeploymentStrategy.
+void ValidateDeploymentStrategy(const bj::object& spec, FieldErrors& errors) {
+  const bj::value* strategy = spec.if_contains("strategy");
+  if (strategy == nullptr || !strategy->is_object()) return;
+  const bj::object& s = strategy->as_object();
+  std::string type = LookupString(s, {"type"});
+  const bj::value* ru = s.if_contains("rollingUpdate");
+  bool has_ru = ru != nullptr && !ru->is_null();
+  if (type == "Recreate") {
+    if (has_ru) {
+      errors.Forbidden("spec.strategy.rollingUpdate",
+                       "may not be specified when strategy `type` is 'Recreate'");
+    }
+    return;
+  }
+  if (type != "RollingUpdate") {
+    errors.NotSupported("spec.strategy.type", bj::string(type), {"Recreate", "RollingUpdate"});
+    return;
+  }
+  if (!has_ru || !ru->is_object()) {
+    errors.Required("spec.strategy.rollingUpdate", "this should be defaulted and never be nil");
+    return;
+  }
+  const std::string path = "spec.strategy.rollingUpdate.";
+  const bj::value* unavailable = ru->as_object().if_contains("maxUnavailable");
+  const bj::value* surge = ru->as_object().if_contains("maxSurge");
+  int64_t u = unavailable != nullptr && !unavailable->is_null()
+                  ? IntOrPercent(*unavailable, path + "maxUnavailable", errors)
+                  : 0;
+  int64_t g =
+      surge != nullptr && !surge->is_null() ? IntOrPercent(*surge, path + "maxSurge", errors) : 0;
+  if (u == 0 && g == 0) {
+    errors.Invalid(path + "maxUnavailable", unavailable != nullptr ? *unavailable : bj::value(0),
+                   "may not be 0 when `maxSurge` is 0");
+  }
+  if (unavailable != nullptr && unavailable->is_string() && u > 100) {
+    errors.Invalid(path + "maxUnavailable", *unavailable, "must not be greater than 100%");
+  }
+}
+
 class WorkloadKindImpl : public Kind {
  public:
   explicit WorkloadKindImpl(Workload w) : w_(w) {}
@@ -109,14 +176,22 @@ class WorkloadKindImpl : public Kind {
         }
         break;
       }
-      case Workload::kJob:
+      case Workload::kJob: {
+        // Both unset: one pod; completions alone unset: a work queue Job.
+        auto unset = [&](const char* f) {
+          const bj::value* v = spec.if_contains(f);
+          return v == nullptr || v->is_null();
+        };
+        if (unset("completions") && unset("parallelism")) SetDefault(spec, "completions", 1);
         SetDefault(spec, "parallelism", 1);
-        SetDefault(spec, "completions", 1);
         SetDefault(spec, "backoffLimit", 6);
         SetDefault(spec, "completionMode", "NonIndexed");
         SetDefault(spec, "suspend", false);
         SetDefault(spec, "manualSelector", nullptr);
+        SetDefault(spec, "podReplacementPolicy",
+                   unset("podFailurePolicy") ? "TerminatingOrFailed" : "Failed");
         break;
+      }
       case Workload::kReplicaSet:
         break;
     }
@@ -177,6 +252,7 @@ class WorkloadKindImpl : public Kind {
         errors.Invalid("spec.replicas", *r, "must be greater than or equal to 0");
       }
     }
+    if (w_ == Workload::kDeployment) ValidateDeploymentStrategy(spec, errors);
     const bj::value* tmpl = Lookup(spec, {"template", "spec"});
     if (tmpl == nullptr || !tmpl->is_object()) {
       errors.Required("spec.template.spec.containers");
