@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -40,6 +41,9 @@ int RunServer(const std::vector<std::string>& args) {
   bool disable_controller_manager = false;
   flags.Bool("disable-controller-manager", &disable_controller_manager,
              "do not run the bundled controllers (deleted namespaces then stay Terminating)");
+  std::chrono::seconds node_monitor_grace{40};
+  flags.Duration("node-monitor-grace-period", &node_monitor_grace,
+                 "a node not heard from this long turns Ready=Unknown and is tainted unreachable");
   Result<std::vector<std::string>> rest = flags.Parse(args);
   if (!rest.ok()) {
     std::fprintf(stderr, "berth server: %s\n%s", rest.error().str().c_str(), flags.Usage().c_str());
@@ -95,6 +99,7 @@ int RunServer(const std::vector<std::string>& args) {
     controlplane::controllers::ControllerManagerOptions options;
     options.root_ca_pem = (*server)->pki().ca.cert_pem;
     options.signing_ca = (*server)->pki().ca;
+    options.node_lifecycle.grace.monitor = node_monitor_grace;
     controllers = std::make_unique<controlplane::controllers::ControllerManager>(client, options);
     if (Status started = controllers->Start(); !started.ok()) {
       std::fprintf(stderr, "berth server: controller manager: %s\n", started.error().str().c_str());

@@ -27,7 +27,9 @@ struct NodeHealth {
 };
 
 struct HealthGrace {
-  std::chrono::milliseconds monitor{50000};  // --node-monitor-grace-period
+  // --node-monitor-grace-period: 40 s, upstream's default through 1.31
+  // (1.32 moved it to 50 s); berth's agent renews its Lease every 10 s.
+  std::chrono::milliseconds monitor{40000};
   std::chrono::milliseconds startup{60000};  // --node-startup-grace-period
 };
 

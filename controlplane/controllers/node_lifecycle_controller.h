@@ -37,8 +37,7 @@ namespace berth::controlplane::controllers {
 
 struct NodeLifecycleOptions {
   std::chrono::milliseconds monitor_period{5000};  // --node-monitor-period
-  // --node-monitor-grace-period (50 s since Kubernetes 1.32) and
-  // --node-startup-grace-period.
+  // --node-monitor-grace-period and --node-startup-grace-period.
   HealthGrace grace;
   // --node-eviction-rate and --secondary-node-eviction-rate: nodes per
   // second tainted NoExecute in a healthy zone and in a partially
