@@ -85,6 +85,16 @@ Error HttpError(std::string_view method, const std::string& target,
                                                  (detail.empty() ? "" : " " + detail));
 }
 
+std::string StatusMessage(const client::ApiResponse& response, std::string_view method,
+                          const std::string& target) {
+  bj::value body = response.Json();
+  if (body.is_object()) {
+    std::string message = StringAt(body.as_object(), {"message"});
+    if (!message.empty()) return message;
+  }
+  return HttpError(method, target, response).message();
+}
+
 bool HasStatusCause(const client::ApiResponse& response, std::string_view cause) {
   bj::value body = response.Json();
   const bj::object* status = body.if_object();

@@ -31,6 +31,10 @@ bool BeingDeleted(const boost::json::object& obj);
 // code stands for (404 kNotFound, 409 kAborted, 403 kPermissionDenied...).
 Error HttpError(std::string_view method, const std::string& target,
                 const client::ApiResponse& response);
+// The message of the Status a failed request answered ("pods \"x\" is
+// forbidden: ..."), as upstream's events quote it; else HttpError's text.
+std::string StatusMessage(const client::ApiResponse& response, std::string_view method,
+                          const std::string& target);
 // The answer's Status lists a cause of this type (details.causes[].reason),
 // e.g. "NamespaceTerminating".
 bool HasStatusCause(const client::ApiResponse& response, std::string_view cause);

@@ -30,17 +30,6 @@ std::string Quoted(const std::string& s) {
   return "\"" + s + "\"";
 }
 
-// The Status message of a failed request ("replicasets.apps \"x\" is
-// forbidden: ..."), as upstream prints the error.
-std::string Why(const client::ApiResponse& r, const std::string& method, const std::string& url) {
-  bj::value body = r.Json();
-  if (body.is_object()) {
-    std::string message = StringAt(body.as_object(), {"message"});
-    if (!message.empty()) return message;
-  }
-  return HttpError(method, url, r).message();
-}
-
 }  // namespace
 
 DeploymentSync::DeploymentSync(Context context, bj::object deployment,
@@ -191,7 +180,7 @@ Result<bj::object*> DeploymentSync::CreateNewReplicaSet(const ReplicaSetList& ol
     return HttpError("POST", url, r);
   } else {
     std::string message =
-        "Failed to create new replica set " + Quoted(name) + ": " + Why(r, "POST", url);
+        "Failed to create new replica set " + Quoted(name) + ": " + StatusMessage(r, "POST", url);
     if (ProgressDeadlineSeconds(d_)) {
       SetCondition(StatusObject(), NewCondition(kDeploymentProgressing, "False",
                                                 kFailedRSCreateReason, message, ctx_.now));

@@ -55,17 +55,6 @@ bj::object PodFromTemplate(const bj::object& rs) {
                     {"spec", std::move(spec)}};
 }
 
-// The message of the Status an API error carries ("pods \"x\" is
-// forbidden: ..."), else the whole error.
-std::string Why(const client::ApiResponse& r, const std::string& method, const std::string& url) {
-  bj::value body = r.Json();
-  if (body.is_object()) {
-    std::string message = StringAt(body.as_object(), {"message"});
-    if (!message.empty()) return message;
-  }
-  return HttpError(method, url, r).message();
-}
-
 }  // namespace
 
 Status ReplicaSetController::ManageReplicas(client::ApiClient& api,
@@ -114,7 +103,7 @@ Status ReplicaSetController::CreatePods(client::ApiClient& api, const bj::object
         continue;
       }
       recorder_.Record(RefOf(rs), "Warning", "FailedCreate",
-                       "Error creating: " + Why(*r, "POST", url));
+                       "Error creating: " + StatusMessage(*r, "POST", url));
       failed = HttpError("POST", url, *r);
     }
   }
@@ -145,8 +134,9 @@ Status ReplicaSetController::DeletePods(client::ApiClient& api, const bj::object
     expectations_.DeletionObserved(key, client::ObjectKey(pod));
     if (r.ok() && r->status == 404) continue;
     Error e = r.ok() ? HttpError("DELETE", url, *r) : r.error();
-    recorder_.Record(RefOf(rs), "Warning", "FailedDelete",
-                     "Error deleting: " + (r.ok() ? Why(*r, "DELETE", url) : e.message()));
+    recorder_.Record(
+        RefOf(rs), "Warning", "FailedDelete",
+        "Error deleting: " + (r.ok() ? StatusMessage(*r, "DELETE", url) : e.message()));
     if (!failed) failed = e;
   }
   if (failed) return *failed;

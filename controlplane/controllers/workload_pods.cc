@@ -9,16 +9,6 @@ namespace {
 
 namespace bj = boost::json;
 
-// The message of an API error answer, as Go's %v of a StatusError prints.
-std::string StatusMessage(const client::ApiResponse& r) {
-  bj::value body = r.Json();
-  if (const bj::object* status = body.if_object()) {
-    std::string message = StringAt(*status, {"message"});
-    if (!message.empty()) return message;
-  }
-  return "HTTP " + std::to_string(r.status);
-}
-
 std::string PodsUrl(const std::string& ns) {
   return "/api/v1/namespaces/" + ns + "/pods";
 }
@@ -99,7 +89,7 @@ Result<bj::object> PodControl::Create(client::ApiClient& api, const bj::object& 
       return Error(Errc::kFailedPrecondition, "POST " + url + ": the namespace is terminating");
     }
     events_.Record(RefOf(owner, kind_), "Warning", "FailedCreate",
-                   "Error creating: " + StatusMessage(r));
+                   "Error creating: " + StatusMessage(r, "POST", url));
     return HttpError("POST", url, r);
   }
   bj::value made = r.Json();
@@ -119,7 +109,7 @@ Status PodControl::Delete(client::ApiClient& api, const bj::object& owner,
   }
   if (r.status != 404) {
     events_.Record(RefOf(owner, kind_), "Warning", "FailedDelete",
-                   "Error deleting: " + StatusMessage(r));
+                   "Error deleting: " + StatusMessage(r, "DELETE", url));
   }
   return HttpError("DELETE", url, r);
 }

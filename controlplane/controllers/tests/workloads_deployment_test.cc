@@ -1,6 +1,6 @@
 // The ReplicaSet and Deployment controllers against a berth server in this
 // process, with the scheduler binding pods to three API-only nodes and a
-// fake kubelet making bound pods Ready (fake_kubelet.h), driven by the
+// fake kubelet making bound pods Ready (workloads_kit.h), driven by the
 // real kubectl 1.33 as a user would: apply, rollout status/undo/pause/
 // resume, scale, set image. Watches of the pods and ReplicaSets check the
 // rollout bounds at every event.
@@ -24,8 +24,8 @@
 #include "controlplane/controllers/pod_state.h"
 #include "controlplane/controllers/pod_template_hash.h"
 #include "controlplane/controllers/replicaset_status.h"
-#include "controlplane/controllers/tests/fake_kubelet.h"
 #include "controlplane/controllers/tests/test_controllers.h"
+#include "controlplane/controllers/tests/workloads_kit.h"
 #include "controlplane/scheduler/scheduler.h"
 #include "controlplane/server/api/kinds.h"
 #include "controlplane/server/tests/test_server.h"
@@ -222,7 +222,7 @@ class DeploymentTest : public ServerTest {
     BERTH_REQUIRE(PathExists(kKubectl), std::string(kKubectl) + " (preinstalled on this machine)");
     api_ = std::make_unique<ApiClient>(Admin());
     for (const char* node : {"node-a", "node-b", "node-c"}) {
-      testing::AddApiNode(*api_, node);
+      testing::AddTestNode(*api_, {node});
       if (HasFatalFailure()) return;
     }
     ClientConfig scheduler = Admin();
@@ -232,7 +232,7 @@ class DeploymentTest : public ServerTest {
     options.queue.max_backoff = 200ms;
     scheduler_ = std::make_unique<scheduler::Scheduler>(scheduler, options);
     scheduler_->Start();
-    kubelet_ = std::make_unique<testing::FakeKubelet>(Admin());
+    kubelet_ = std::make_unique<testing::ScriptedKubelet>(Admin());
     kubelet_->Start();
     controllers::ControllerManagerOptions o;
     o.controllers = {"replicaset", "deployment"};
@@ -351,7 +351,7 @@ class DeploymentTest : public ServerTest {
 
   std::unique_ptr<ApiClient> api_;
   std::unique_ptr<scheduler::Scheduler> scheduler_;
-  std::unique_ptr<testing::FakeKubelet> kubelet_;
+  std::unique_ptr<testing::ScriptedKubelet> kubelet_;
   std::unique_ptr<controllers::ControllerManager> controllers_;
 };
 

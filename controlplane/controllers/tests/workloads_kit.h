@@ -1,12 +1,13 @@
 #pragma once
-// What the DaemonSet, Job and StatefulSet tests use in place of a cluster:
-// API-only nodes with labels, taints and cordons (the object, a Ready
-// status, a Lease) for the scheduler to bind pods to, and a scripted
-// kubelet playing every node's: a bound pod becomes Running and Ready
-// (after `ready_after`), then ends Succeeded or Failed when `outcome`
-// says so; a pod being deleted is deleted with grace period 0, as a
-// kubelet does once its containers stopped. A recorder keeps the order
-// of pod events (added, ready, deleting, deleted) as a watch delivers them.
+// What the workload controller tests use in place of a cluster: API-only
+// nodes with labels, taints and cordons (the object, a Ready status, a
+// Lease) for the scheduler to bind pods to, and a scripted kubelet
+// playing every node's: a bound pod becomes Running and Ready with its
+// container statuses (after `ready_after`), then ends Succeeded or Failed
+// when `outcome` says so; a pod being deleted is deleted with grace period
+// 0, as a kubelet does once its containers stopped; pods labelled
+// kFakeKubeletIgnore stay Pending. A recorder keeps the order of pod
+// events (added, ready, deleting, deleted) as a watch delivers them.
 
 #include <gtest/gtest.h>
 
@@ -29,6 +30,8 @@
 namespace berth::controlplane::testing {
 
 namespace bj = boost::json;
+
+inline constexpr char kFakeKubeletIgnore[] = "berth.test/not-ready";
 
 struct TestNode {
   std::string name;
@@ -139,13 +142,13 @@ class ScriptedKubelet {
       Result<client::ApiResponse> r = api_.Do("DELETE", url + "?gracePeriodSeconds=0");
       return r.ok() && (r->status == 200 || r->status == 404);
     }
+    if (controllers::Has(*pod, {"metadata", "labels", kFakeKubeletIgnore})) return true;
     std::string phase = StringAt(*pod, {"status", "phase"});
     std::string now = FormatRfc3339(WallClockNow().tv_sec);
-    std::string container =
-        StringAt(pod->at("spec").as_object().at("containers").at(0).as_object(), {"name"});
     auto condition = [&](const char* type, const char* status) {
       return bj::object{{"type", type}, {"status", status}, {"lastTransitionTime", now}};
     };
+    const bj::array& containers = pod->at("spec").as_object().at("containers").as_array();
     if (phase == "Pending") {
       std::string uid = StringAt(*pod, {"metadata", "uid"});
       Clock::time_point first = first_seen_.try_emplace(uid, Clock::now()).first->second;
@@ -154,16 +157,24 @@ class ScriptedKubelet {
         queue_.AddAfter(key, left);
         return true;
       }
-      bj::array statuses{
-          bj::object{{"name", container},
-                     {"ready", true},
-                     {"started", true},
-                     {"restartCount", 0},
-                     {"state", bj::object{{"running", bj::object{{"startedAt", now}}}}}}};
+      bj::array statuses;
+      for (const bj::value& c : containers) {
+        statuses.push_back(
+            bj::object{{"name", StringAt(c.as_object(), {"name"})},
+                       {"image", StringAt(c.as_object(), {"image"})},
+                       {"imageID", ""},
+                       {"ready", true},
+                       {"started", true},
+                       {"restartCount", 0},
+                       {"state", bj::object{{"running", bj::object{{"startedAt", now}}}}}});
+      }
       return Patch(url, bj::object{{"phase", "Running"},
                                    {"startTime", now},
+                                   {"hostIP", "10.0.0.1"},
                                    {"podIP", "10.244.0.9"},
                                    {"conditions", bj::array{condition("PodScheduled", "True"),
+                                                            condition("Initialized", "True"),
+                                                            condition("ContainersReady", "True"),
                                                             condition("Ready", "True")}},
                                    {"containerStatuses", std::move(statuses)}});
     }
@@ -179,11 +190,14 @@ class ScriptedKubelet {
                           {"reason", ok ? "Completed" : "Error"},
                           {"startedAt", now},
                           {"finishedAt", now}};
-    bj::array statuses{bj::object{{"name", container},
-                                  {"ready", false},
-                                  {"started", false},
-                                  {"restartCount", 0},
-                                  {"state", bj::object{{"terminated", std::move(terminated)}}}}};
+    bj::array statuses;
+    for (const bj::value& c : containers) {
+      statuses.push_back(bj::object{{"name", StringAt(c.as_object(), {"name"})},
+                                    {"ready", false},
+                                    {"started", false},
+                                    {"restartCount", 0},
+                                    {"state", bj::object{{"terminated", terminated}}}});
+    }
     return Patch(url, bj::object{{"phase", outcome},
                                  {"conditions", bj::array{condition("PodScheduled", "True"),
                                                           condition("Ready", "False")}},
