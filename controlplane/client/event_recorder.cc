@@ -105,11 +105,15 @@ void EventRecorder::Write(const Pending& e) {
   const std::string key = e.object.uid + "\n" + e.type + "\n" + e.reason + "\n" + e.message;
   const std::string collection = "/api/v1/namespaces/" + ns + "/events";
   auto now = std::chrono::steady_clock::now();
-  // Only this thread touches recent_.
-  for (auto it = recent_.begin(); it != recent_.end();) {
-    it = now - it->second.at > kCorrelationWindow ? recent_.erase(it) : std::next(it);
+  // Only this thread touches recent_. Expired entries are swept once a
+  // minute, not on every event (thousands of Scheduled events in a burst).
+  if (now - last_sweep_ > std::chrono::minutes(1)) {
+    std::erase_if(recent_,
+                  [&](const auto& entry) { return now - entry.second.at > kCorrelationWindow; });
+    last_sweep_ = now;
   }
-  if (auto it = recent_.find(key); it != recent_.end()) {
+  if (auto it = recent_.find(key);
+      it != recent_.end() && now - it->second.at <= kCorrelationWindow) {
     Written& w = it->second;
     bj::object patch{{"count", w.count + 1}, {"lastTimestamp", e.timestamp}};
     Result<ApiResponse> r = client_.Do("PATCH", collection + "/" + w.name, bj::serialize(patch),

@@ -70,6 +70,7 @@ class EventRecorder {
   size_t in_flight_ = 0;
   bool stopping_ = false;
   std::map<std::string, Written> recent_;  // by object uid/type/reason/message
+  std::chrono::steady_clock::time_point last_sweep_;
   std::thread thread_;
 };
 
