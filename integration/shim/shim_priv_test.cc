@@ -100,9 +100,11 @@ class ShimTest : public ::testing::Test {
       EXPECT_TRUE(down.ok()) << down.error().str();
       if (!down.ok()) ::kill(shim_pid_, SIGKILL);
       // Exited means gone or a zombie: the shim's parent is PID 1 (it
-      // daemonized), and this VM's PID 1 reaps lazily.
+      // daemonized), and this VM's PID 1 reaps lazily. One read of stat
+      // decides, so a reap between two checks cannot look like a live shim.
       auto gone = [&] {
-        return !priv::ProcessExists(shim_pid_) || priv::StatField(shim_pid_, 3) == "Z";
+        std::string state = priv::StatField(shim_pid_, 3);
+        return state.empty() || state == "Z" || state == "X";
       };
       for (int i = 0; i < 200 && !gone(); ++i)
         std::this_thread::sleep_for(10ms);
