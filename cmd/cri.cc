@@ -12,72 +12,18 @@
 #include <vector>
 
 #include "cmd/flags.h"
+#include "cmd/self_path.h"
 #include "common/file.h"
 #include "common/log.h"
 #include "common/strings.h"
-#include "runtime/cri/images/image_service.h"
-#include "runtime/cri/server/runtime_service.h"
+#include "runtime/cri/embedded/embedded_runtime.h"
 
 namespace berth::cli {
 namespace {
 
-std::string NextToSelf(const std::string& name) {
-  char self[4096] = {};
-  ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
-  std::string dir = n > 0 ? Dirname(std::string(self, static_cast<size_t>(n))) : ".";
-  // The build tree keeps helpers in their own directories.
-  for (const std::string& candidate :
-       {dir + "/" + name, dir + "/../runtime/shim/" + name, dir + "/../pause/" + name}) {
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
-  return dir + "/" + name;
-}
-
 Status Serve(const cri::CriOptions& options) {
-  cri::ImageServiceOptions image_options;
-  image_options.root = options.root + "/images";
-  image_options.hosts.hosts_dir = options.registry_config_dir;
-  auto images = BERTH_TRY(cri::ImageService::Open(image_options));
-  cri::ImageService* image_service = images.get();
-  auto resolver = [image_service](const std::string& ref) -> Result<cri::ContainerImage> {
-    auto hold = std::make_shared<cri::GcGate::Hold>(image_service->HoldGc());
-    cri::ResolvedImage resolved = BERTH_TRY(image_service->ResolveForContainer(ref));
-    cri::ContainerImage out;
-    out.gc_hold = std::move(hold);
-    out.id = resolved.id;
-    out.name = resolved.record.name;
-    out.config = std::move(resolved.config);
-    out.lower_dirs = std::move(resolved.lower_dirs);
-    out.chain_id = resolved.chain_id.str();
-    return out;
-  };
-  auto runtime = BERTH_TRY(cri::RuntimeService::Create(options, resolver));
-  cri::RuntimeService* runtime_service = runtime.get();
-  image_service->SetSnapshotsInUse([runtime_service] {
-    std::vector<image::Digest> out;
-    for (const std::string& id : runtime_service->SnapshotsInUse()) {
-      Result<image::Digest> d = image::Digest::Parse(id, "snapshot chain id");
-      if (d.ok()) out.push_back(*d);
-    }
-    return out;
-  });
-
-  std::string address = options.listen;
-  if (address.starts_with("unix://")) {
-    std::string path = address.substr(7);
-    BERTH_TRY(MkdirAll(Dirname(path), 0711));
-    ::unlink(path.c_str());
-  }
-  grpc::ServerBuilder builder;
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials());
-  builder.RegisterService(runtime.get());
-  builder.RegisterService(images.get());
-  builder.SetMaxReceiveMessageSize(16 * 1024 * 1024);
-  builder.SetMaxSendMessageSize(16 * 1024 * 1024);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (!server) return Error(Errc::kUnavailable, "cannot listen on " + address);
-  BLOG(kInfo) << "berth cri serving on " << address;
-
+  if (options.listen.empty()) return Error(Errc::kInvalidArgument, "--listen is empty");
+  auto runtime = BERTH_TRY(cri::EmbeddedRuntime::Start(options));
   // SIGTERM/SIGINT: stop taking requests, finish the ones in flight.
   sigset_t stop;
   sigemptyset(&stop);
@@ -88,9 +34,9 @@ Status Serve(const cri::CriOptions& options) {
     int sig = 0;
     sigwait(&stop, &sig);
     BLOG(kInfo) << "berth cri: signal " << sig << ", shutting down";
-    server->Shutdown();
+    runtime->Shutdown();
   });
-  server->Wait();
+  runtime->Wait();
   waiter.join();
   return Ok();
 }

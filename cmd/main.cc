@@ -15,6 +15,9 @@ namespace berth::cli {
 int RunImage(const std::vector<std::string>& args);
 int RunCri(const std::vector<std::string>& args);
 int RunServer(const std::vector<std::string>& args);
+int RunAgent(const std::vector<std::string>& args);
+int RunUp(const std::vector<std::string>& args);
+int RunReset(const std::vector<std::string>& args);
 }  // namespace berth::cli
 
 namespace {
@@ -23,11 +26,14 @@ int Usage(FILE* out) {
   std::fprintf(out,
                "usage: berth <command> [arguments]\n\n"
                "commands:\n"
+               "  agent     the node agent (kubelet-compatible) against any apiserver\n"
                "  cri       serve the CRI runtime.v1 API (RuntimeService, ImageService)\n"
                "  image     pull, list, import and export images\n"
                "  run       run a container from an image in the foreground\n"
                "  runtime   the OCI runtime, runc-compatible (also installed as berth-runc)\n"
-               "  server    the control plane's apiserver (HTTPS, SQLite or etcd)\n"
+               "  reset     remove every pod, mount, netns, cgroup and state `berth up` made\n"
+               "  server    the control plane: apiserver (SQLite or etcd), scheduler, controllers\n"
+               "  up        control plane + agent in one process, with a bridge pod network\n"
                "  version   print the version and the commit it was built from\n");
   return out == stderr ? 2 : 0;
 }
@@ -46,6 +52,9 @@ int main(int argc, char** argv) {
   if (command == "run") return berth::cli::RunImage(rest);
   if (command == "cri") return berth::cli::RunCri(rest);
   if (command == "server") return berth::cli::RunServer(rest);
+  if (command == "agent") return berth::cli::RunAgent(rest);
+  if (command == "up") return berth::cli::RunUp(rest);
+  if (command == "reset") return berth::cli::RunReset(rest);
   if (command == "version" || command == "--version") {
     std::printf("berth %s\ncommit: %s\n", BERTH_VERSION, BERTH_GIT_COMMIT);
     return 0;

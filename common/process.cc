@@ -57,6 +57,9 @@ namespace {
   if (out >= 0 && ::dup2(out, 1) < 0) _exit(127);
   if (err >= 0 && ::dup2(err, 2) < 0) _exit(127);
   if (!cmd.cwd.empty() && ::chdir(cmd.cwd.c_str()) != 0) _exit(127);
+  // Only stdio goes to the command: a parent's sockets held open by a
+  // long-lived child would outlive the parent.
+  ::close_range(3, ~0U, 0);
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);

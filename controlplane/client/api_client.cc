@@ -2,8 +2,11 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
+#include <thread>
 
+#include "common/time.h"
 #include "controlplane/server/http/beast.h"
 
 namespace berth::controlplane::client {
@@ -31,7 +34,39 @@ struct ApiClient::Connection {
   beast::flat_buffer buffer;
 };
 
-ApiClient::ApiClient(ClientConfig config) : config_(std::move(config)) {}
+TokenBucket::TokenBucket(double qps, int burst)
+    : qps_(qps), burst_(std::max(burst, 1)), tokens_(burst_), last_ns_(MonotonicNanos()) {}
+
+void TokenBucket::Refill(int64_t now_ns) {
+  if (now_ns > last_ns_) {
+    tokens_ = std::min(burst_, tokens_ + static_cast<double>(now_ns - last_ns_) * qps_ / 1e9);
+    last_ns_ = now_ns;
+  }
+}
+
+std::chrono::nanoseconds TokenBucket::Delay() {
+  std::lock_guard lock(mu_);
+  Refill(MonotonicNanos());
+  if (tokens_ >= 1) return std::chrono::nanoseconds(0);
+  return std::chrono::nanoseconds(static_cast<int64_t>((1 - tokens_) / qps_ * 1e9));
+}
+
+void TokenBucket::Wait() {
+  std::chrono::nanoseconds wait(0);
+  {
+    std::lock_guard lock(mu_);
+    Refill(MonotonicNanos());
+    // Reserve now (the count may go negative) so that concurrent callers
+    // queue up behind one another instead of racing for the same token.
+    tokens_ -= 1;
+    if (tokens_ < 0) wait = std::chrono::nanoseconds(static_cast<int64_t>(-tokens_ / qps_ * 1e9));
+  }
+  if (wait.count() > 0) std::this_thread::sleep_for(wait);
+}
+
+ApiClient::ApiClient(ClientConfig config) : config_(std::move(config)) {
+  if (config_.qps > 0) limiter_ = std::make_unique<TokenBucket>(config_.qps, config_.burst);
+}
 ApiClient::~ApiClient() = default;
 
 Result<std::unique_ptr<ApiClient::Connection>> ApiClient::Connect() {
@@ -58,6 +93,7 @@ Result<std::unique_ptr<ApiClient::Connection>> ApiClient::Connect() {
 
 Result<ApiResponse> ApiClient::Do(std::string_view method, const std::string& target,
                                   const std::string& body, std::string_view content_type) {
+  if (limiter_) limiter_->Wait();
   std::lock_guard lock(mu_);
   // A kept-alive connection the server closed fails on first use: one
   // retry on a fresh one.
@@ -145,6 +181,7 @@ class ApiWatch : public WatchStream {
 };
 
 Result<std::unique_ptr<WatchStream>> ApiClient::Watch(const std::string& target) {
+  if (limiter_) limiter_->Wait();
   auto watch = std::make_unique<ApiWatch>(BERTH_TRY(Connect()));
   BERTH_TRY(watch->Start(target, config_));
   if (watch->status() != 200) {

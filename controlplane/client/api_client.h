@@ -7,6 +7,7 @@
 // apiserver speaks, so its users work against upstream too.
 
 #include <boost/json.hpp>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -23,6 +24,32 @@ struct ClientConfig {
   std::string ca_pem;           // the cluster CA
   pki::Credential certificate;  // empty: none
   std::string bearer_token;     // empty: none
+  // A client-side rate limit as client-go's: a token bucket holding up to
+  // `burst` requests, refilled at `qps` per second; each request (and each
+  // watch it opens) takes a token, waiting for one when the bucket is
+  // empty. qps <= 0: no limit.
+  double qps = 0;
+  int burst = 0;
+};
+
+// The token bucket behind ClientConfig::qps/burst (golang.org/x/time/rate
+// semantics: a caller reserves the next token and sleeps until it is due).
+class TokenBucket {
+ public:
+  TokenBucket(double qps, int burst);
+  // Takes a token, sleeping until one is available.
+  void Wait();
+  // How long the next Wait would sleep (0 when a token is there now).
+  std::chrono::nanoseconds Delay();
+
+ private:
+  void Refill(int64_t now_ns);
+
+  std::mutex mu_;
+  double qps_;
+  double burst_;
+  double tokens_;
+  int64_t last_ns_;
 };
 
 struct ApiResponse {
@@ -64,6 +91,7 @@ class ApiClient {
   Result<std::unique_ptr<Connection>> Connect();
 
   ClientConfig config_;
+  std::unique_ptr<TokenBucket> limiter_;  // null: no client-side rate limit
   std::mutex mu_;
   std::unique_ptr<Connection> connection_;
 };

@@ -49,10 +49,11 @@ ObjectRef ObjectRef::Of(const bj::object& obj) {
   return ref;
 }
 
-EventRecorder::EventRecorder(ClientConfig config, std::string component, size_t queue_limit)
+EventRecorder::EventRecorder(ClientConfig config, std::string component, size_t queue_limit,
+                             std::string host)
     : client_(std::move(config)),
       component_(std::move(component)),
-      host_(HostName()),
+      host_(host.empty() ? HostName() : std::move(host)),
       queue_limit_(queue_limit),
       thread_([this] { Run(); }) {}
 
@@ -102,7 +103,8 @@ void EventRecorder::Run() {
 
 void EventRecorder::Write(const Pending& e) {
   const std::string ns = e.object.namespace_.empty() ? "default" : e.object.namespace_;
-  const std::string key = e.object.uid + "\n" + e.type + "\n" + e.reason + "\n" + e.message;
+  const std::string key = e.object.uid + "\n" + e.object.field_path + "\n" + e.type + "\n" +
+                          e.reason + "\n" + e.message;
   const std::string collection = "/api/v1/namespaces/" + ns + "/events";
   auto now = std::chrono::steady_clock::now();
   // Only this thread touches recent_. Expired entries are swept once a
@@ -130,6 +132,7 @@ void EventRecorder::Write(const Pending& e) {
       {"apiVersion", e.object.api_version}, {"kind", e.object.kind}, {"name", e.object.name}};
   if (!e.object.namespace_.empty()) involved["namespace"] = e.object.namespace_;
   if (!e.object.uid.empty()) involved["uid"] = e.object.uid;
+  if (!e.object.field_path.empty()) involved["fieldPath"] = e.object.field_path;
   bj::object event{{"apiVersion", "v1"},
                    {"kind", "Event"},
                    {"metadata", bj::object{{"name", name}, {"namespace", ns}}},

@@ -27,6 +27,7 @@ struct ObjectRef {
   std::string namespace_;   // "" for cluster-scoped objects (their events go to "default")
   std::string name;
   std::string uid;
+  std::string field_path = {};  // "spec.containers{app}" for an event about one container
 
   // From an object's apiVersion, kind and metadata.
   static ObjectRef Of(const boost::json::object& obj);
@@ -35,7 +36,10 @@ struct ObjectRef {
 class EventRecorder {
  public:
   // `component`: source.component and reportingComponent ("default-scheduler").
-  EventRecorder(ClientConfig config, std::string component, size_t queue_limit = 10000);
+  // `host`: source.host and reportingInstance ("" = this machine's name;
+  // kubelet passes its node name).
+  EventRecorder(ClientConfig config, std::string component, size_t queue_limit = 10000,
+                std::string host = "");
   ~EventRecorder();  // writes what is queued, then stops
   EventRecorder(const EventRecorder&) = delete;
   EventRecorder& operator=(const EventRecorder&) = delete;

@@ -8,14 +8,11 @@
 #include <string_view>
 
 #include "common/error.h"
+#include "common/quantity.h"
 
 namespace berth::controlplane::scheduler {
 
-// A resource.Quantity ("100m", "1.5", "64Mi", "1G", "2e3") in units of
-// 1/1000 (milli_out = true: "100m" -> 100, "2" -> 2000) or whole units
-// rounded up ("64Mi" -> 67108864, "100m" -> 1). kInvalidArgument for
-// text that is not a quantity.
-Result<int64_t> ParseQuantity(std::string_view text, bool milli_out);
+using berth::ParseQuantity;  // common/quantity.h
 
 struct Resources {
   int64_t milli_cpu = 0;

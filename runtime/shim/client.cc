@@ -76,6 +76,10 @@ Result<pid_t> LaunchShim(const LaunchOptions& o) {
   posix_spawn_file_actions_adddup2(&actions, ready_w.get(), 3);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDWR, 0);
   posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_RDWR, 0);
+  // The shim outlives whoever launched it: it must not keep that process's
+  // descriptors (in `berth up`, the apiserver's and kubelet's listening
+  // sockets) open, or a restart finds its ports taken.
+  posix_spawn_file_actions_addclosefrom_np(&actions, 4);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);

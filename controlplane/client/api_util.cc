@@ -1,8 +1,8 @@
-#include "controlplane/controllers/api_util.h"
+#include "controlplane/client/api_util.h"
 
 #include "common/strings.h"
 
-namespace berth::controlplane::controllers {
+namespace berth::controlplane::client {
 namespace {
 
 namespace bj = boost::json;
@@ -69,8 +69,7 @@ bool BeingDeleted(const bj::object& obj) {
   return Has(obj, {"metadata", "deletionTimestamp"});
 }
 
-Error HttpError(std::string_view method, const std::string& target,
-                const client::ApiResponse& response) {
+Error HttpError(std::string_view method, const std::string& target, const ApiResponse& response) {
   std::string detail;
   bj::value body = response.Json();
   if (const bj::object* status = body.if_object()) {
@@ -85,7 +84,7 @@ Error HttpError(std::string_view method, const std::string& target,
                                                  (detail.empty() ? "" : " " + detail));
 }
 
-std::string StatusMessage(const client::ApiResponse& response, std::string_view method,
+std::string StatusMessage(const ApiResponse& response, std::string_view method,
                           const std::string& target) {
   bj::value body = response.Json();
   if (body.is_object()) {
@@ -95,7 +94,7 @@ std::string StatusMessage(const client::ApiResponse& response, std::string_view 
   return HttpError(method, target, response).message();
 }
 
-bool HasStatusCause(const client::ApiResponse& response, std::string_view cause) {
+bool HasStatusCause(const ApiResponse& response, std::string_view cause) {
   bj::value body = response.Json();
   const bj::object* status = body.if_object();
   if (status == nullptr) return false;
@@ -107,14 +106,14 @@ bool HasStatusCause(const client::ApiResponse& response, std::string_view cause)
   return false;
 }
 
-Result<std::vector<bj::object>> ListAll(client::ApiClient& api, const std::string& collection) {
+Result<std::vector<bj::object>> ListAll(ApiClient& api, const std::string& collection) {
   std::vector<bj::object> items;
   std::string token;
   const char* sep = collection.find('?') == std::string::npos ? "?" : "&";
   do {
     std::string url = collection + sep + "limit=500";
     if (!token.empty()) url += "&continue=" + PercentEncode(token);
-    client::ApiResponse r = BERTH_TRY(api.Do("GET", url));
+    ApiResponse r = BERTH_TRY(api.Do("GET", url));
     if (r.status == 410 && !token.empty()) {  // the continue token expired: start over
       items.clear();
       token.clear();
@@ -132,4 +131,4 @@ Result<std::vector<bj::object>> ListAll(client::ApiClient& api, const std::strin
   return items;
 }
 
-}  // namespace berth::controlplane::controllers
+}  // namespace berth::controlplane::client

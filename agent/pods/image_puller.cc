@@ -1,0 +1,172 @@
+#include "agent/pods/image_puller.h"
+
+#include <chrono>
+
+#include "agent/pods/pod_spec.h"
+#include "common/base64.h"
+#include "common/json.h"
+#include "controlplane/client/api_util.h"
+
+namespace berth::agent {
+
+using controlplane::client::StringAt;
+using controlplane::client::ValueAt;
+
+namespace {
+
+std::string Seconds(std::chrono::steady_clock::duration d) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3fs", std::chrono::duration<double>(d).count());
+  return buf;
+}
+
+// Registry keys in docker config files: "host", "https://host/v1/", ...
+std::string KeyHost(std::string key) {
+  for (std::string_view scheme : {"https://", "http://"}) {
+    if (key.starts_with(scheme)) key = key.substr(scheme.size());
+  }
+  key = key.substr(0, key.find('/'));
+  if (key == "index.docker.io" || key == "registry-1.docker.io") key = "docker.io";
+  return key;
+}
+
+// Credentials in one pull secret for `host`.
+std::vector<v1::AuthConfig> AuthsFor(const bj::object& secret, const std::string& host) {
+  std::vector<v1::AuthConfig> out;
+  std::string type = StringAt(secret, {"type"});
+  std::string key = type == "kubernetes.io/dockercfg" ? ".dockercfg" : ".dockerconfigjson";
+  std::optional<std::string> text = Base64Decode(StringAt(secret, {"data", key}));
+  if (!text) return out;
+  Result<bj::value> doc =
+      json::Parse(*text, "pull secret " + StringAt(secret, {"metadata", "name"}));
+  if (!doc.ok() || !doc->is_object()) return out;
+  const bj::value* auths = key == ".dockercfg" ? &*doc : doc->get_object().if_contains("auths");
+  if (auths == nullptr || !auths->is_object()) return out;
+  for (const auto& [registry, entry] : auths->get_object()) {
+    if (KeyHost(std::string(registry)) != host || !entry.is_object()) continue;
+    v1::AuthConfig auth;
+    auth.set_username(StringAt(entry.get_object(), {"username"}));
+    auth.set_password(StringAt(entry.get_object(), {"password"}));
+    auth.set_auth(StringAt(entry.get_object(), {"auth"}));
+    auth.set_server_address(host);
+    out.push_back(std::move(auth));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string RegistryHost(const std::string& image) {
+  size_t slash = image.find('/');
+  if (slash == std::string::npos) return "docker.io";
+  std::string first = image.substr(0, slash);
+  if (first.find('.') != std::string::npos || first.find(':') != std::string::npos ||
+      first == "localhost") {
+    return first;
+  }
+  return "docker.io";
+}
+
+std::string DefaultPullPolicy(const std::string& image) {
+  std::string ref = image.substr(0, image.find('@'));
+  if (ref.size() != image.size()) return "IfNotPresent";  // by digest
+  size_t slash = ref.rfind('/');
+  size_t colon = ref.rfind(':');
+  bool tagged = colon != std::string::npos && (slash == std::string::npos || colon > slash);
+  if (!tagged || ref.substr(colon + 1) == "latest") return "Always";
+  return "IfNotPresent";
+}
+
+ImagePuller::ImagePuller(CriClient& cri, controlplane::client::EventRecorder* events,
+                         SecretGetter secrets, bool serialize)
+    : cri_(cri), events_(events), secrets_(std::move(secrets)), serialize_(serialize) {}
+
+Result<std::string> ImagePuller::Present(const std::string& image) {
+  v1::ImageStatusRequest req;
+  req.mutable_image()->set_image(image);
+  v1::ImageStatusResponse resp;
+  BERTH_TRY(cri_.Call(&v1::ImageService::Stub::ImageStatus, req, &resp, "ImageStatus " + image));
+  return resp.has_image() ? resp.image().id() : std::string();
+}
+
+Result<std::string> ImagePuller::EnsureImage(const bj::object& pod, const bj::object& container) {
+  std::string image = StringAt(container, {"image"});
+  std::string name = StringAt(container, {"name"});
+  if (image.empty()) {
+    return Error(Errc::kInvalidArgument, "container \"" + name + "\": image is empty");
+  }
+  std::string policy = StringAt(container, {"imagePullPolicy"});
+  if (policy.empty()) policy = DefaultPullPolicy(image);
+  auto record = [&](const std::string& type, const std::string& reason, const std::string& msg) {
+    if (events_ != nullptr) events_->Record(ContainerRef(pod, name), type, reason, msg);
+  };
+  if (policy != "Always") {
+    std::string id = BERTH_TRY(Present(image));
+    if (!id.empty()) {
+      record("Normal", "Pulled", "Container image \"" + image + "\" already present on machine");
+      return id;
+    }
+    if (policy == "Never") {
+      std::string msg =
+          "Container image \"" + image + "\" is not present with pull policy of Never";
+      record("Warning", "ErrImageNeverPull", msg);
+      return Error(Errc::kFailedPrecondition, msg);
+    }
+  }
+  return Pull(pod, image);
+}
+
+Result<std::string> ImagePuller::Pull(const bj::object& pod, const std::string& image) {
+  auto waited_from = std::chrono::steady_clock::now();
+  std::unique_lock<std::mutex> serial(pull_mu_, std::defer_lock);
+  if (serialize_) serial.lock();
+  auto started = std::chrono::steady_clock::now();
+  auto record = [&](const std::string& type, const std::string& reason, const std::string& msg) {
+    if (events_ == nullptr) return;
+    for (const bj::value& c : Containers(pod)) {
+      if (c.is_object() && StringAt(c.get_object(), {"image"}) == image) {
+        events_->Record(ContainerRef(pod, StringAt(c.get_object(), {"name"})), type, reason, msg);
+        return;
+      }
+    }
+    events_->Record(PodRef(pod), type, reason, msg);
+  };
+  record("Normal", "Pulling", "Pulling image \"" + image + "\"");
+  std::vector<v1::AuthConfig> auths;
+  std::string host = RegistryHost(image);
+  if (const bj::value* secrets = ValueAt(pod, {"spec", "imagePullSecrets"});
+      secrets != nullptr && secrets->is_array() && secrets_) {
+    for (const bj::value& s : secrets->get_array()) {
+      std::string secret_name = s.is_object() ? StringAt(s.get_object(), {"name"}) : "";
+      if (secret_name.empty()) continue;
+      Result<bj::object> secret = secrets_(IdOf(pod).namespace_, secret_name);
+      // A missing pull secret is not fatal upstream either: the pull is
+      // tried with what there is.
+      if (!secret.ok()) continue;
+      for (v1::AuthConfig& a : AuthsFor(*secret, host))
+        auths.push_back(std::move(a));
+    }
+  }
+  if (auths.empty()) auths.emplace_back();  // anonymous
+  Error last(Errc::kUnknown, "no pull attempted");
+  for (const v1::AuthConfig& auth : auths) {
+    v1::PullImageRequest req;
+    req.mutable_image()->set_image(image);
+    if (!auth.username().empty() || !auth.auth().empty()) *req.mutable_auth() = auth;
+    v1::PullImageResponse resp;
+    Status pulled = cri_.Call(&v1::ImageService::Stub::PullImage, req, &resp, "PullImage " + image,
+                              std::chrono::minutes(10));
+    if (pulled.ok()) {
+      auto now = std::chrono::steady_clock::now();
+      record("Normal", "Pulled",
+             "Successfully pulled image \"" + image + "\" in " + Seconds(now - started) + " (" +
+                 Seconds(now - waited_from) + " including waiting)");
+      return resp.image_ref();
+    }
+    last = pulled.error();
+  }
+  record("Warning", "Failed", "Failed to pull image \"" + image + "\": " + last.str());
+  return last;
+}
+
+}  // namespace berth::agent
