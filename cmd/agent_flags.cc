@@ -70,6 +70,8 @@ void AddAgentFlags(FlagSet& flags, agent::AgentOptions& o, AgentFlags& v, bool u
   flags.String("cluster-dns", &v.cluster_dns, "DNS server IPs for pods (comma separated)");
   flags.String("cluster-domain", &v.cluster_domain, "the cluster's DNS domain");
   flags.String("pod-logs-dir", &v.pod_logs_dir, "where container logs go (default /var/log/pods)");
+  flags.String("pod-manifest-path", &v.pod_manifest_path,
+               "a directory of static pod manifests (staticPodPath)");
   flags.Int("kubelet-port,port", &v.port, "the kubelet API's port (default 10250; 0 = any)");
   flags.Int("max-pods", &v.max_pods, "pods this node runs at most (default 110)");
   flags.String("authorization-mode", &v.authorization_mode, "Webhook or AlwaysAllow");
@@ -98,6 +100,7 @@ Status FinishAgentOptions(agent::AgentOptions& o, const AgentFlags& v) {
   if (!v.cluster_dns.empty()) o.config.cluster_dns = SplitNonEmpty(v.cluster_dns, ',');
   if (!v.cluster_domain.empty()) o.config.cluster_domain = v.cluster_domain;
   if (!v.pod_logs_dir.empty()) o.config.pod_logs_dir = v.pod_logs_dir;
+  if (!v.pod_manifest_path.empty()) o.config.static_pod_path = v.pod_manifest_path;
   if (v.port >= 0) {
     if (v.port > 65535) return Error(Errc::kInvalidArgument, "--port: not a port");
     o.config.port = static_cast<uint16_t>(v.port);

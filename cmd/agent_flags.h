@@ -20,6 +20,7 @@ struct AgentFlags {
   std::string cluster_dns;  // comma separated
   std::string cluster_domain;
   std::string pod_logs_dir;
+  std::string pod_manifest_path;
   int port = -1;
   int max_pods = -1;
   std::string authorization_mode;

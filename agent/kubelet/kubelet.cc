@@ -29,6 +29,9 @@ struct Kubelet::Parts {
   std::unique_ptr<CriClient> cri;
   controlplane::client::ClientConfig client_config;
   std::unique_ptr<controlplane::client::ApiClient> api;
+  // Node status and Lease go unthrottled, as upstream gives them a client
+  // of their own: a burst of pod traffic must not delay the heartbeat.
+  std::unique_ptr<controlplane::client::ApiClient> node_api;
   std::unique_ptr<controlplane::client::EventRecorder> events;
   std::unique_ptr<NodeAgent> node;
   std::unique_ptr<ApiSources> sources;
@@ -110,7 +113,11 @@ Result<std::unique_ptr<Kubelet>> Kubelet::Start(AgentOptions options) {
     bootstrap.node_name = p->node_name;
     p->client_config = BERTH_TRY(LoadOrBootstrapClientConfig(bootstrap));
   }
-  p->api = std::make_unique<controlplane::client::ApiClient>(p->client_config);
+  p->node_api = std::make_unique<controlplane::client::ApiClient>(p->client_config);
+  controlplane::client::ClientConfig limited = p->client_config;
+  limited.qps = config.kube_api_qps;
+  limited.burst = config.kube_api_burst;
+  p->api = std::make_unique<controlplane::client::ApiClient>(limited);
   p->events = std::make_unique<controlplane::client::EventRecorder>(p->client_config, "kubelet",
                                                                     10000, p->node_name);
 
@@ -122,7 +129,7 @@ Result<std::unique_ptr<Kubelet>> Kubelet::Start(AgentOptions options) {
   node.node_ips = BERTH_TRY(ParseNodeIps(o.node_ips));
   node.root_dir = o.root_dir;
   node.events = p->events.get();
-  p->node = std::make_unique<NodeAgent>(*p->api, *p->cri, node);
+  p->node = std::make_unique<NodeAgent>(*p->node_api, *p->cri, node);
   p->node->Start();
 
   NodeAgent* node_agent = p->node.get();
@@ -144,6 +151,7 @@ Result<std::unique_ptr<Kubelet>> Kubelet::Start(AgentOptions options) {
   po.serialize_image_pulls = config.serialize_image_pulls;
   po.sync_frequency = std::chrono::duration_cast<std::chrono::seconds>(config.sync_frequency);
   po.max_pods = config.max_pods;
+  po.static_pod_path = config.static_pod_path;
 
   PodDeps deps;
   deps.options = &p->pod_options;

@@ -5,6 +5,7 @@
 #include "agent/pods/pod_spec.h"
 #include "agent/pods/runtime_pod.h"
 #include "agent/pods/sandbox_config.h"
+#include "agent/pods/static_pods.h"
 #include "common/log.h"
 #include "controlplane/client/api_util.h"
 #include "volumes/volume_manager.h"
@@ -78,6 +79,8 @@ Status PodManager::Start() {
   handlers.added = [this](const bj::object& pod) { Upsert(pod); };
   handlers.updated = [this](const bj::object&, const bj::object& pod) { Upsert(pod); };
   handlers.deleted = [this](const bj::object& pod) { Remove(pod); };
+  // Static pods first: orphan cleanup must know their uids.
+  SyncStaticPods();
   informer_ = std::make_unique<controlplane::client::Informer>(*deps_.api, collection, handlers);
   informer_->Start();
   runtime_thread_ = std::thread([this] { WatchRuntime(); });
@@ -117,6 +120,7 @@ std::vector<bj::object> PodManager::Pods() const {
 
 void PodManager::Upsert(const bj::object& pod) {
   Reap();
+  if (MirrorChanged(pod, false)) return;
   std::string uid = IdOf(pod).uid;
   std::lock_guard lock(mu_);
   auto it = workers_.find(uid);
@@ -128,6 +132,7 @@ void PodManager::Upsert(const bj::object& pod) {
 }
 
 void PodManager::Remove(const bj::object& pod) {
+  if (MirrorChanged(pod, true)) return;
   std::string uid = IdOf(pod).uid;
   {
     std::lock_guard lock(mu_);
@@ -321,6 +326,11 @@ void PodManager::CleanupOrphans() {
   std::set<std::string> known;
   for (const auto& [key, pod] : informer_->Snapshot())
     known.insert(IdOf(pod).uid);
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [uid, pod] : static_pods_)
+      known.insert(uid);
+  }
   std::set<std::string> orphans;
   v1::ListPodSandboxRequest req;
   v1::ListPodSandboxResponse resp;
@@ -348,6 +358,7 @@ void PodManager::RefreshVolumes() {
       wait_cv_.wait_for(lock, kVolumeRefresh, [&] { return stopping_.load(); });
     }
     if (stopping_) break;
+    SyncStaticPods();
     for (const bj::object& pod : Pods()) {
       if (BeingDeleted(pod) || IsTerminalPhase(Phase(pod))) continue;
       Status s = deps_.volumes->Refresh(pod);
@@ -356,6 +367,111 @@ void PodManager::RefreshVolumes() {
       }
     }
   }
+}
+
+}  // namespace berth::agent
+
+namespace berth::agent {
+
+void PodManager::SyncStaticPods() {
+  if (deps_.options->static_pod_path.empty()) return;
+  StaticPodScan scan = ScanStaticPods(deps_.options->static_pod_path, deps_.options->node_name);
+  for (const std::string& e : scan.errors) {
+    std::lock_guard lock(mu_);
+    if (static_errors_.insert(e).second) BLOG(kWarn) << "static pod: " << e;
+  }
+  bool synced = Synced();
+  std::vector<bj::object> to_mirror;
+  std::vector<bj::object> to_unmirror;
+  {
+    std::lock_guard lock(mu_);
+    // Gone from the directory (or changed: a new uid): stop the old one.
+    for (auto it = static_pods_.begin(); it != static_pods_.end();) {
+      if (scan.pods.count(it->first) != 0) {
+        ++it;
+        continue;
+      }
+      BLOG(kInfo) << "static pod " << IdOf(it->second).FullName() << " removed";
+      if (auto w = workers_.find(it->first); w != workers_.end()) w->second->Removed();
+      if (auto m = mirrors_.find(it->first); m != mirrors_.end()) to_unmirror.push_back(m->second);
+      it = static_pods_.erase(it);
+    }
+    for (auto& [uid, pod] : scan.pods) {
+      if (static_pods_.count(uid) != 0) continue;
+      BLOG(kInfo) << "static pod " << IdOf(pod).FullName() << " added";
+      static_pods_[uid] = pod;
+      if (workers_.count(uid) == 0) workers_[uid] = std::make_unique<PodWorker>(deps_, pod);
+    }
+    if (synced) {
+      for (const auto& [uid, pod] : static_pods_)
+        if (mirrors_.count(uid) == 0) to_mirror.push_back(pod);
+    }
+  }
+  for (const bj::object& m : to_unmirror)
+    DeleteMirror(m);
+  for (const bj::object& p : to_mirror)
+    CreateMirror(p);
+}
+
+bool PodManager::MirrorChanged(const bj::object& pod, bool deleted) {
+  if (!IsMirrorPod(pod)) return false;
+  std::string hash = StringAt(pod, {"metadata", "annotations", kConfigMirrorAnnotation});
+  bool orphan = false;
+  std::optional<bj::object> recreate;
+  {
+    std::lock_guard lock(mu_);
+    auto st = static_pods_.find(hash);
+    if (deleted) {
+      mirrors_.erase(hash);
+      if (st != static_pods_.end()) recreate = st->second;
+    } else if (st == static_pods_.end() || BeingDeleted(pod)) {
+      // A mirror without its static pod, or one a user deleted: it goes
+      // (a deleted one comes back fresh when its static pod is still here).
+      orphan = true;
+    } else {
+      mirrors_[hash] = pod;
+      // The worker keeps the static object, with the status the API has.
+      bj::object with_status = st->second;
+      if (const bj::value* status = pod.if_contains("status")) with_status["status"] = *status;
+      if (auto w = workers_.find(hash); w != workers_.end()) w->second->Update(with_status);
+    }
+  }
+  if (orphan) DeleteMirror(pod);
+  if (recreate) CreateMirror(*recreate);
+  return true;
+}
+
+void PodManager::CreateMirror(const bj::object& static_pod) {
+  std::string node_uid;
+  std::string node_target = "/api/v1/nodes/" + deps_.options->node_name;
+  if (Result<controlplane::client::ApiResponse> node = deps_.api->Do("GET", node_target);
+      node.ok() && node->status == 200) {
+    bj::value v = node->Json();
+    if (v.is_object()) node_uid = StringAt(v.get_object(), {"metadata", "uid"});
+  }
+  bj::object mirror = MirrorPodOf(static_pod, node_uid);
+  PodId id = IdOf(static_pod);
+  std::string target = "/api/v1/namespaces/" + id.namespace_ + "/pods";
+  Result<controlplane::client::ApiResponse> r =
+      deps_.api->Do("POST", target, bj::serialize(mirror));
+  if (!r.ok()) {
+    BLOG(kWarn) << "mirror pod " << id.FullName() << ": " << r.error().str();
+  } else if (r->status != 201 && r->status != 409) {
+    BLOG(kWarn) << "mirror pod " << id.FullName() << ": "
+                << controlplane::client::StatusMessage(*r, "POST", target);
+  }
+}
+
+void PodManager::DeleteMirror(const bj::object& mirror) {
+  PodId id = IdOf(mirror);
+  std::string target = "/api/v1/namespaces/" + id.namespace_ + "/pods/" + id.name;
+  bj::object options{{"kind", "DeleteOptions"},
+                     {"apiVersion", "v1"},
+                     {"gracePeriodSeconds", 0},
+                     {"preconditions", bj::object{{"uid", id.uid}}}};
+  Result<controlplane::client::ApiResponse> r =
+      deps_.api->Do("DELETE", target, bj::serialize(options));
+  if (!r.ok()) BLOG(kWarn) << "delete mirror pod " << id.FullName() << ": " << r.error().str();
 }
 
 }  // namespace berth::agent

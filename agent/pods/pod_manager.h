@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "agent/pods/pod_deps.h"
@@ -46,10 +47,20 @@ class PodManager {
   void Relist(std::map<std::string, std::string>& seen);
   void CleanupOrphans();
   void RefreshVolumes();
+  // Static pods: reads the manifests, starts and stops their workers and
+  // keeps one mirror pod in the API for each.
+  void SyncStaticPods();
+  // A mirror pod from the watch; false when `pod` is not one.
+  bool MirrorChanged(const boost::json::object& pod, bool deleted);
+  void CreateMirror(const boost::json::object& static_pod);
+  void DeleteMirror(const boost::json::object& mirror);
 
   PodDeps deps_;
   mutable std::mutex mu_;
   std::map<std::string, std::unique_ptr<PodWorker>> workers_;  // by uid
+  std::map<std::string, boost::json::object> static_pods_;     // by uid (= config hash)
+  std::map<std::string, boost::json::object> mirrors_;         // by config hash
+  std::set<std::string> static_errors_;                        // reported once each
   std::unique_ptr<controlplane::client::Informer> informer_;
   std::atomic<bool> stopping_{false};
   std::mutex wait_mu_;

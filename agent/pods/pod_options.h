@@ -24,6 +24,7 @@ struct PodOptions {
   std::chrono::milliseconds backoff_initial{10'000};
   std::chrono::milliseconds backoff_max{300'000};
   int max_pods = 110;
+  std::string static_pod_path;  // "" = no static pods
 };
 
 }  // namespace berth::agent

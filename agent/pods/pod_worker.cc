@@ -10,6 +10,7 @@
 #include "agent/pods/container_config.h"
 #include "agent/pods/pod_spec.h"
 #include "agent/pods/sandbox_config.h"
+#include "agent/pods/static_pods.h"
 #include "agent/probes/lifecycle.h"
 #include "agent/probes/prober_manager.h"
 #include "common/file.h"
@@ -578,7 +579,8 @@ Status PodWorker::StopSandbox(const RuntimePod& rt) {
 Status PodWorker::Terminate(const bj::object& pod, RuntimePod& rt, bool removed) {
   // Force deletion (the object is gone) kills at once; otherwise the
   // pod's grace period applies, preStop hooks included.
-  int64_t grace = removed ? 0 : GracePeriodSeconds(pod);
+  // A static pod whose manifest went keeps its grace period.
+  int64_t grace = removed && !IsStaticPod(pod) ? 0 : GracePeriodSeconds(pod);
   if (deps_.probers != nullptr) deps_.probers->PodTerminating(uid_);
   std::vector<std::future<Status>> stops;
   for (const v1::ContainerStatus& c : rt.containers) {
@@ -670,7 +672,10 @@ Status PodWorker::WriteStatus(const bj::object& pod, const RuntimePod& rt, bool 
   if (status == last_status_) return Ok();
   PodId id = IdOf(pod);
   std::string target = "/api/v1/namespaces/" + id.namespace_ + "/pods/" + id.name + "/status";
-  bj::object patch{{"metadata", bj::object{{"uid", id.uid}}}, {"status", status}};
+  // The uid guards against writing to a newer pod of the same name; a
+  // static pod's status goes to its mirror, which has a uid of its own.
+  bj::object patch{{"status", status}};
+  if (!IsStaticPod(pod)) patch["metadata"] = bj::object{{"uid", id.uid}};
   Result<controlplane::client::ApiResponse> r =
       deps_.api->Do("PATCH", target, bj::serialize(patch), "application/merge-patch+json");
   if (!r.ok()) return r.error();

@@ -140,9 +140,9 @@ Verdict NodeAuthorizer::Authorize(const Attributes& a) {
       return PodBoundTo(node, a.namespace_, a.name) ? Allow("a pod on node " + node)
                                                     : Deny("may only delete pods bound to it");
     }
-    // No mirror pods: a pod a node could create for itself would name
-    // secrets the node may then read (upstream's NodeRestriction
-    // admission limits them; berth does not run static pods).
+    // Mirror pods of its static pods; NodeRestriction admission checks
+    // that a created pod is one (admission/node_restriction.h).
+    if (a.subresource.empty() && a.verb == "create") return Allow("a mirror pod");
     return {};
   }
   if (g.empty() && (r == "services" || r == "endpoints") && read) return Allow(r + " are readable");

@@ -3,10 +3,12 @@
 #include <variant>
 
 #include "common/strings.h"
+#include "controlplane/server/admission/node_restriction.h"
 #include "controlplane/server/api/body.h"
 #include "controlplane/server/api/kinds.h"
 #include "controlplane/server/api/patch.h"
 #include "controlplane/server/api/table.h"
+#include "controlplane/server/auth/node_authorizer.h"
 #include "controlplane/server/authn.h"
 #include "controlplane/server/registry/meta.h"
 #include "controlplane/server/registry/service_addresses.h"
@@ -339,6 +341,11 @@ ApiResult<bj::object> Rest::PrepareCreate(Call& c, bj::object obj) {
   // Mutating admission, before the strategy's create preparation as upstream.
   if (t.group.empty() && t.resource == "pods") {
     admission::DefaultTolerationSeconds(obj, tolerations_);
+    if (std::string node = c.user != nullptr ? auth::NodeName(*c.user) : ""; !node.empty()) {
+      if (std::optional<std::string> why = admission::NodeRestrictPodCreate(obj, node)) {
+        return api::Forbidden(*why, t.group, t.resource, name);
+      }
+    }
   }
   t.behaviour->PrepareForCreate(obj);
   if (c.user != nullptr && t.resource == "certificatesigningrequests") StampRequester(obj, *c.user);
