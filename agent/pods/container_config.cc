@@ -1,5 +1,7 @@
 #include "agent/pods/container_config.h"
 
+#include <algorithm>
+
 #include "agent/pods/pod_spec.h"
 #include "agent/pods/sandbox_config.h"
 #include "controlplane/client/api_util.h"
@@ -30,6 +32,7 @@ const char* const kReadonlyPaths[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/pr
 
 constexpr int64_t kCpuPeriod = 100000;  // 100 ms, kubelet's quota period
 constexpr int64_t kMinShares = 2;
+constexpr int64_t kMaxShares = 262144;
 constexpr int64_t kMinQuota = 1000;
 
 const bj::value* Field(const bj::object& obj, std::string_view key) {
@@ -98,7 +101,8 @@ void SetResources(const ContainerInputs& in, const bj::object& c, v1::LinuxConta
   std::optional<int64_t> cpu_limit = ResourceQuantity(c, "limits", "cpu");
   // A request defaults to the limit (API defaulting does it too).
   if (!cpu_request && cpu_limit) cpu_request = cpu_limit;
-  int64_t shares = cpu_request ? std::max(*cpu_request * 1024 / 1000, kMinShares) : kMinShares;
+  int64_t shares =
+      cpu_request ? std::clamp(*cpu_request * 1024 / 1000, kMinShares, kMaxShares) : kMinShares;
   r.set_cpu_shares(shares);
   if (cpu_limit) {
     r.set_cpu_period(kCpuPeriod);
@@ -161,7 +165,7 @@ void SetSecurityContext(const ContainerInputs& in, const bj::object& c,
     sp->set_profile_type(v1::SecurityProfile::RuntimeDefault);
   } else if (type == "Localhost") {
     sp->set_profile_type(v1::SecurityProfile::Localhost);
-    sp->set_localhost_ref(StringAt(*seccomp, {"localhostProfile"}));
+    sp->set_localhost_ref(in.seccomp_root + "/" + StringAt(*seccomp, {"localhostProfile"}));
   } else {
     sp->set_profile_type(v1::SecurityProfile::Unconfined);
   }
@@ -188,15 +192,39 @@ int64_t OomScoreAdjust(const bj::object& pod, const bj::object& container,
   constexpr int64_t kGuaranteed = -997;
   constexpr int64_t kBestEffort = 1000;
   std::string qos = QosClass(pod);
-  if (qos == "Guaranteed") return kGuaranteed;
+  // Node-critical pods (kube-proxy, CNI daemons) are protected as
+  // Guaranteed ones.
+  if (qos == "Guaranteed" ||
+      StringAt(pod, {"spec", "priorityClassName"}) == "system-node-critical") {
+    return kGuaranteed;
+  }
   if (qos == "BestEffort") return kBestEffort;
-  std::optional<int64_t> request = ResourceQuantity(container, "requests", "memory");
-  if (!request) request = ResourceQuantity(container, "limits", "memory");
-  if (memory_capacity <= 0) return kBestEffort - 1;
-  int64_t adjust = 1000 - (1000 * request.value_or(0)) / memory_capacity;
-  // Keep burstable containers strictly between the two other classes.
-  if (adjust < 1000 + kGuaranteed) return 1000 + kGuaranteed;
-  if (adjust == kBestEffort) return kBestEffort - 1;
+  auto adjust_for = [&](const bj::object& c) -> int64_t {
+    std::optional<int64_t> request = ResourceQuantity(c, "requests", "memory");
+    if (!request) request = ResourceQuantity(c, "limits", "memory");
+    if (memory_capacity <= 0) return kBestEffort - 1;
+    int64_t adjust = 1000 - (1000 * request.value_or(0)) / memory_capacity;
+    // Keep burstable containers strictly between the two other classes.
+    if (adjust < 1000 + kGuaranteed) return 1000 + kGuaranteed;
+    if (adjust == kBestEffort) return kBestEffort - 1;
+    return adjust;
+  };
+  int64_t adjust = adjust_for(container);
+  // A sidecar is killed no sooner than the regular container that asked
+  // for the least memory.
+  if (IsSidecar(container)) {
+    const bj::object* smallest = nullptr;
+    int64_t lowest = 0;
+    for (const bj::value& c : Containers(pod)) {
+      if (!c.is_object()) continue;
+      int64_t r = ResourceQuantity(c.get_object(), "requests", "memory").value_or(0);
+      if (smallest == nullptr || r < lowest) {
+        smallest = &c.get_object();
+        lowest = r;
+      }
+    }
+    if (smallest != nullptr) adjust = std::min(adjust, adjust_for(*smallest));
+  }
   return adjust;
 }
 

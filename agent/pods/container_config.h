@@ -32,11 +32,13 @@ struct ContainerInputs {
   std::map<std::string, PodVolume> volumes;
   std::string termination_message_host_path;  // "" = none
   int64_t memory_capacity = 0;                // the node's, for oom_score_adj
+  // Localhost seccomp profiles are files below it (<root-dir>/seccomp).
+  std::string seccomp_root = "/var/lib/berth/kubelet/seccomp";
 };
 
 Result<v1::ContainerConfig> BuildContainerConfig(const ContainerInputs& in);
 
-// Upstream's GetContainerOOMScoreAdjust (without the node-critical cases).
+// Upstream's GetContainerOOMScoreAdjust.
 int64_t OomScoreAdjust(const boost::json::object& pod, const boost::json::object& container,
                        int64_t memory_capacity);
 

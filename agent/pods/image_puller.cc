@@ -60,6 +60,7 @@ std::string RegistryHost(const std::string& image) {
   size_t slash = image.find('/');
   if (slash == std::string::npos) return "docker.io";
   std::string first = image.substr(0, slash);
+  if (first == "index.docker.io" || first == "registry-1.docker.io") return "docker.io";
   if (first.find('.') != std::string::npos || first.find(':') != std::string::npos ||
       first == "localhost") {
     return first;
@@ -69,12 +70,13 @@ std::string RegistryHost(const std::string& image) {
 
 std::string DefaultPullPolicy(const std::string& image) {
   std::string ref = image.substr(0, image.find('@'));
-  if (ref.size() != image.size()) return "IfNotPresent";  // by digest
+  bool digest = ref.size() != image.size();
   size_t slash = ref.rfind('/');
   size_t colon = ref.rfind(':');
   bool tagged = colon != std::string::npos && (slash == std::string::npos || colon > slash);
-  if (!tagged || ref.substr(colon + 1) == "latest") return "Always";
-  return "IfNotPresent";
+  // An explicit :latest wins over a digest; a digest alone pins the image.
+  if (tagged) return ref.substr(colon + 1) == "latest" ? "Always" : "IfNotPresent";
+  return digest ? "IfNotPresent" : "Always";
 }
 
 ImagePuller::ImagePuller(CriClient& cri, controlplane::client::EventRecorder* events,

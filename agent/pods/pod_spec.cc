@@ -71,7 +71,8 @@ std::string QosClass(const bj::object& pod) {
       for (std::string_view r : {"cpu", "memory"}) {
         std::optional<int64_t> req = ResourceQuantity(c, "requests", r);
         std::optional<int64_t> lim = ResourceQuantity(c, "limits", r);
-        if ((req && *req != 0) || (lim && *lim != 0)) any = true;
+        if (lim && *lim == 0) lim.reset();  // only a limit above zero counts
+        if ((req && *req != 0) || lim) any = true;
         // A request defaults to the limit when only the limit is set.
         if (!lim || (req && *req != *lim)) guaranteed = false;
       }

@@ -58,7 +58,11 @@ std::string TerminationMessage(const v1::ContainerStatus& c, const std::string& 
   if (!messages_dir.empty()) {
     Result<std::string> text =
         ReadFile(messages_dir + "/" + c.metadata().name() + "/" + std::to_string(Attempt(c)));
-    if (text.ok()) message = text->substr(0, kMaxMessageBytes);
+    // The file's last 4 KiB, as upstream's tail.ReadAtMost.
+    if (text.ok()) {
+      message =
+          text->size() > kMaxMessageBytes ? text->substr(text->size() - kMaxMessageBytes) : *text;
+    }
   }
   if (!message.empty() || policy != "FallbackToLogsOnError" || c.exit_code() == 0 ||
       c.log_path().empty()) {
@@ -67,19 +71,20 @@ std::string TerminationMessage(const v1::ContainerStatus& c, const std::string& 
   Result<std::string> log = ReadFile(c.log_path());
   if (!log.ok()) return message;
   // CRI log lines: "<time> <stream> <F|P> <text>"; keep the text.
+  // A partial (P) line continues in the next one.
   std::vector<std::string> lines;
+  std::string partial;
   for (const std::string& line : SplitNonEmpty(*log, '\n')) {
     size_t a = line.find(' ');
     size_t b = a == std::string::npos ? a : line.find(' ', a + 1);
     size_t d = b == std::string::npos ? b : line.find(' ', b + 1);
     if (d == std::string::npos) continue;
-    std::string text = line.substr(d + 1);
-    if (line.compare(b + 1, 1, "P") == 0 && !lines.empty()) {
-      lines.back() += text;
-    } else {
-      lines.push_back(text);
-    }
+    partial += line.substr(d + 1);
+    if (line.compare(b + 1, 1, "P") == 0) continue;
+    lines.push_back(std::move(partial));
+    partial.clear();
   }
+  if (!partial.empty()) lines.push_back(std::move(partial));
   size_t first = lines.size() > kMaxLogMessageLines ? lines.size() - kMaxLogMessageLines : 0;
   for (size_t i = first; i < lines.size(); ++i)
     message += lines[i] + "\n";
@@ -98,6 +103,10 @@ bj::object ComputePodStatus(const StatusInputs& in) {
       old_status != nullptr && old_status->is_object() ? old_status->get_object() : empty;
   std::string now = FormatRfc3339(std::time(nullptr));
 
+  // Upstream's default state: PodInitializing in a pod with init
+  // containers (for all its containers), ContainerCreating otherwise.
+  const char* default_waiting =
+      InitContainers(pod).empty() ? "ContainerCreating" : "PodInitializing";
   auto container_status = [&](const bj::object& spec, bool init) {
     std::string name = StringAt(spec, {"name"});
     std::vector<const v1::ContainerStatus*> instances = rt.Instances(name);
@@ -129,8 +138,7 @@ bj::object ComputePodStatus(const StatusInputs& in) {
       }
       cs["state"] = bj::object{{"waiting", std::move(waiting)}};
     } else if (current == nullptr) {
-      cs["state"] = bj::object{
-          {"waiting", bj::object{{"reason", init ? "PodInitializing" : "ContainerCreating"}}}};
+      cs["state"] = bj::object{{"waiting", bj::object{{"reason", default_waiting}}}};
     }
     if (!cs.contains("lastState")) {
       const v1::ContainerStatus* previous = instances.size() > 1 ? instances[1] : nullptr;
@@ -155,38 +163,54 @@ bj::object ComputePodStatus(const StatusInputs& in) {
   };
 
   // Init containers: how far initialization got (upstream getPhase).
+  // Sidecars count as running or waiting like containers, but a stopped
+  // one does not hold the phase.
   bj::array init_statuses;
-  int init_pending = 0, init_failed = 0;
-  std::vector<std::string> incomplete;
+  int init_pending = 0, init_failed = 0, sidecars_pending = 0;
+  Counted n;
+  std::vector<std::string> incomplete, unready;
   std::string restart_policy = RestartPolicy(pod);
   for (const bj::value& v : InitContainers(pod)) {
     if (!v.is_object()) continue;
     bj::object cs = container_status(v.get_object(), true);
     const bj::object& state = cs["state"].as_object();
-    bool done = false;
+    std::string name = StringAt(v.get_object(), {"name"});
+    bool last_terminated = cs["lastState"].as_object().contains("terminated");
     if (IsSidecar(v.get_object())) {
-      done = cs["started"].as_bool();
-    } else if (const bj::value* t = state.if_contains("terminated")) {
-      done = t->as_object().at("exitCode").as_int64() == 0;
-      if (!done) ++init_failed;
-    } else if (state.contains("waiting") && cs["lastState"].as_object().contains("terminated") &&
-               cs["lastState"].at("terminated").at("exitCode").as_int64() != 0) {
-      ++init_failed;
-    }
-    if (!done) {
-      ++init_pending;
-      incomplete.push_back(StringAt(v.get_object(), {"name"}));
+      bool started = cs["started"].as_bool();
+      if (state.contains("running")) {
+        ++n.running;
+        if (!started) ++sidecars_pending;
+      } else if (state.contains("waiting") && !last_terminated) {
+        ++sidecars_pending;
+        ++n.waiting;
+      }
+      if (!started) incomplete.push_back(name);
+      if (!cs["ready"].as_bool()) unready.push_back(name);
+    } else {
+      bool done = false;
+      if (const bj::value* t = state.if_contains("terminated")) {
+        done = t->as_object().at("exitCode").as_int64() == 0;
+        if (!done) ++init_failed;
+      } else if (state.contains("waiting") && last_terminated &&
+                 cs["lastState"].at("terminated").at("exitCode").as_int64() != 0) {
+        ++init_failed;
+      }
+      if (!done) {
+        ++init_pending;
+        incomplete.push_back(name);
+      }
     }
     init_statuses.push_back(std::move(cs));
   }
 
   bj::array statuses;
-  Counted n;
-  std::vector<std::string> unready;
+  bool regular_started = false;
   for (const bj::value& v : Containers(pod)) {
     if (!v.is_object()) continue;
     bj::object cs = container_status(v.get_object(), false);
     const bj::object& state = cs["state"].as_object();
+    if (state.contains("running") || state.contains("terminated")) regular_started = true;
     if (state.contains("running")) {
       ++n.running;
     } else if (const bj::value* t = state.if_contains("terminated")) {
@@ -201,13 +225,15 @@ bj::object ComputePodStatus(const StatusInputs& in) {
     if (!cs["ready"].as_bool()) unready.push_back(StringAt(v.get_object(), {"name"}));
     statuses.push_back(std::move(cs));
   }
+  // Sidecars not up yet hold initialization only until a container ran.
+  if (sidecars_pending > 0 && !regular_started) ++init_pending;
 
   std::string phase;
   if (!in.reason.empty() && rt.containers.empty()) {
     phase = "Failed";
   } else if (init_failed > 0 && restart_policy == "Never") {
     phase = "Failed";
-  } else if (init_pending > 0 && !in.terminated) {
+  } else if (init_pending > 0 && !regular_started && !in.terminated) {
     phase = "Pending";
   } else if (n.waiting > 0 && !in.terminated) {
     phase = "Pending";
@@ -215,9 +241,7 @@ bj::object ComputePodStatus(const StatusInputs& in) {
     phase = "Running";
   } else if (n.stopped > 0 || in.terminated) {
     if (in.terminated) {
-      phase = n.stopped > 0 && n.stopped == n.succeeded && n.running == 0 && n.waiting == 0
-                  ? "Succeeded"
-                  : "Failed";
+      phase = n.stopped > 0 && n.stopped == n.succeeded && n.waiting == 0 ? "Succeeded" : "Failed";
     } else if (restart_policy == "Always") {
       phase = "Running";
     } else if (n.stopped == n.succeeded) {
@@ -259,46 +283,63 @@ bj::object ComputePodStatus(const StatusInputs& in) {
     return c;
   };
   bool terminal = IsTerminalPhase(phase);
+  std::string terminal_reason = phase == "Succeeded" ? "PodCompleted" : "PodFailed";
   bj::array conditions;
   conditions.push_back(
       condition("PodReadyToStartContainers", rt.SandboxReady() && !terminal, "", ""));
-  std::string incomplete_list = "[" + Join(incomplete, " ") + "]";
-  conditions.push_back(condition("Initialized", init_pending == 0 || terminal,
-                                 init_pending == 0 || terminal ? "" : "ContainersNotInitialized",
-                                 init_pending == 0 || terminal
-                                     ? ""
-                                     : "containers with incomplete status: " + incomplete_list));
+  // Initialized (upstream GeneratePodInitializedCondition).
+  if (phase == "Succeeded") {
+    conditions.push_back(condition("Initialized", true, "PodCompleted", ""));
+  } else if (regular_started || incomplete.empty()) {
+    conditions.push_back(condition("Initialized", true, "", ""));
+  } else {
+    conditions.push_back(
+        condition("Initialized", false, "ContainersNotInitialized",
+                  "containers with incomplete status: [" + Join(incomplete, " ") + "]"));
+  }
   bool containers_ready = unready.empty() && !terminal;
-  std::string unready_reason = terminal ? "PodCompleted" : "ContainersNotReady";
+  std::string unready_reason = terminal ? terminal_reason : "ContainersNotReady";
   std::string unready_message =
       terminal ? "" : "containers with unready status: [" + Join(unready, " ") + "]";
   conditions.push_back(condition("ContainersReady", containers_ready,
                                  containers_ready ? "" : unready_reason,
                                  containers_ready ? "" : unready_message));
   // Readiness gates: conditions others set on the pod must be True too.
-  std::vector<std::string> gates_missing;
+  std::vector<std::string> gate_messages;
   if (const bj::value* gates = ValueAt(pod, {"spec", "readinessGates"});
       gates != nullptr && gates->is_array()) {
     for (const bj::value& g : gates->get_array()) {
       std::string type = g.is_object() ? StringAt(g.get_object(), {"conditionType"}) : "";
-      bool ok = false;
+      std::optional<std::string> value;
       if (const bj::value* list = old.if_contains("conditions");
           list != nullptr && list->is_array()) {
-        for (const bj::value& c : list->get_array())
-          ok |= c.is_object() && StringAt(c.get_object(), {"type"}) == type &&
-                StringAt(c.get_object(), {"status"}) == "True";
+        for (const bj::value& c : list->get_array()) {
+          if (c.is_object() && StringAt(c.get_object(), {"type"}) == type)
+            value = StringAt(c.get_object(), {"status"});
+        }
       }
-      if (!ok) gates_missing.push_back(type);
+      if (!value) {
+        gate_messages.push_back("corresponding condition of pod readiness gate \"" + type +
+                                "\" does not exist.");
+      } else if (*value != "True") {
+        gate_messages.push_back("the status of pod readiness gate \"" + type +
+                                "\" is not \"True\", but " + *value);
+      }
     }
   }
-  bool ready = containers_ready && gates_missing.empty();
+  bool ready = containers_ready && gate_messages.empty();
   std::string ready_reason = !containers_ready ? unready_reason : "ReadinessGatesNotReady";
-  std::string ready_message = !containers_ready
-                                  ? unready_message
-                                  : "corresponding condition of pod readiness gate \"" +
-                                        Join(gates_missing, "\", \"") + "\" does not exist.";
+  std::string ready_message = !containers_ready ? unready_message : Join(gate_messages, ", ");
   conditions.push_back(
       condition("Ready", ready, ready ? "" : ready_reason, ready ? "" : ready_message));
+  // A pod the agent runs is scheduled, whoever bound it (nodeName set by
+  // hand, static pods): the kubelet adds the condition when it is missing.
+  bool has_scheduled = false;
+  if (const bj::value* list = old.if_contains("conditions"); list != nullptr && list->is_array()) {
+    for (const bj::value& c : list->get_array())
+      has_scheduled |= c.is_object() && StringAt(c.get_object(), {"type"}) == "PodScheduled";
+  }
+  if (!has_scheduled) conditions.push_back(condition("PodScheduled", true, "", ""));
   // Conditions others own (PodScheduled, DisruptionTarget, gates) stay.
   if (const bj::value* list = old.if_contains("conditions"); list != nullptr && list->is_array()) {
     for (const bj::value& c : list->get_array()) {

@@ -455,6 +455,7 @@ Status PodWorker::StartContainer(const bj::object& pod, const RuntimePod& rt,
   in.termination_message_host_path = messages_dir + "/" + std::to_string(attempt);
   BERTH_TRY(WriteFileAtomic(in.termination_message_host_path, "", 0666));
   if (deps_.allocatable) in.memory_capacity = deps_.allocatable().memory;
+  in.seccomp_root = deps_.options->root_dir + "/seccomp";
   Result<v1::ContainerConfig> config = BuildContainerConfig(in);
   if (!config.ok()) {
     if (waiting_[name].message != config.error().message())

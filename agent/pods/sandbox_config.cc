@@ -24,19 +24,65 @@ struct ResolvConf {
   std::vector<std::string> servers, searches, options;
 };
 
-ResolvConf ReadResolvConf(const std::string& path) {
+std::vector<std::string> Fields(const std::string& line) {
+  std::vector<std::string> out;
+  std::string field;
+  for (char c : line) {
+    if (c == ' ' || c == '\t' || c == '\r') {
+      if (!field.empty()) out.push_back(std::move(field));
+      field.clear();
+    } else {
+      field += c;
+    }
+  }
+  if (!field.empty()) out.push_back(std::move(field));
+  return out;
+}
+
+// The host's DNS (upstream getHostDNSConfig / parseResolvConf). An empty
+// path means the host resolves locally; an unreadable file is an error
+// (the sandbox is not made without DNS).
+Result<ResolvConf> ReadResolvConf(const std::string& path) {
   ResolvConf out;
+  if (path.empty()) {
+    out.servers = {"127.0.0.1"};
+    out.searches = {"."};
+    return out;
+  }
   Result<std::string> text = ReadFile(path);
-  if (!text.ok()) return out;  // no host DNS: the pod gets none either
+  if (!text.ok()) return Error(text.error().code(), "resolvConf: " + text.error().str());
   for (const std::string& line : SplitNonEmpty(*text, '\n')) {
-    std::vector<std::string> f = SplitNonEmpty(line, ' ');
+    std::vector<std::string> f = Fields(line);
     if (f.empty() || f[0].starts_with('#') || f[0].starts_with(';')) continue;
     std::vector<std::string> rest(f.begin() + 1, f.end());
     if (f[0] == "nameserver" && !rest.empty()) out.servers.push_back(rest[0]);
-    if (f[0] == "search") out.searches = rest;
-    if (f[0] == "options") out.options.insert(out.options.end(), rest.begin(), rest.end());
+    if (f[0] == "search") {
+      out.searches.clear();  // the last search line wins
+      for (std::string& s : rest) {
+        if (s.size() > 1 && s.back() == '.') s.pop_back();
+        out.searches.push_back(std::move(s));
+      }
+    }
+    if (f[0] == "options") out.options = rest;  // so does the last options line
   }
   return out;
+}
+
+// Upstream formDNSSearchFitsLimits: no search longer than 253 characters,
+// at most 32 of them, and a search line of at most 2048 characters.
+void FitSearches(std::vector<std::string>& searches) {
+  constexpr size_t kMaxSearchLength = 253;
+  constexpr size_t kMaxSearchLine = 2048;
+  std::erase_if(searches, [](const std::string& s) { return s.size() > kMaxSearchLength; });
+  if (searches.size() > kMaxDnsSearches) searches.resize(kMaxDnsSearches);
+  auto line_length = [&] {
+    size_t n = 0;
+    for (const std::string& s : searches)
+      n += s.size() + (n == 0 ? 0 : 1);
+    return n;
+  };
+  while (!searches.empty() && line_length() > kMaxSearchLine)
+    searches.pop_back();
 }
 
 void AppendUnique(std::vector<std::string>& to, const std::string& value) {
@@ -81,6 +127,7 @@ Result<v1::DNSConfig> PodDns(const bj::object& pod, const PodOptions& options) {
       (policy == "ClusterFirst" && !HostNetwork(pod)) || policy == "ClusterFirstWithHostNet";
   // Without cluster DNS configured kubelet falls back to the host's.
   if (cluster && options.cluster_dns.empty()) cluster = false;
+  ResolvConf host = BERTH_TRY(ReadResolvConf(options.resolv_conf));
   ResolvConf dns;
   if (policy == "None") {
     // only spec.dnsConfig
@@ -89,18 +136,18 @@ Result<v1::DNSConfig> PodDns(const bj::object& pod, const PodOptions& options) {
     dns.servers = options.cluster_dns;
     const std::string& d = options.cluster_domain;
     dns.searches = {id.namespace_ + ".svc." + d, "svc." + d, d};
-    for (const std::string& s : ReadResolvConf(options.resolv_conf).searches)
-      AppendUnique(dns.searches, s);
+    for (const std::string& s : host.searches)
+      if (s != ".") AppendUnique(dns.searches, s);
     dns.options = {"ndots:5"};
   } else if (policy == "Default" || policy == "ClusterFirst" ||
              policy == "ClusterFirstWithHostNet") {
-    dns = ReadResolvConf(options.resolv_conf);
+    dns = host;
   } else {
     return Error(Errc::kInvalidArgument, "spec.dnsPolicy: unsupported value \"" + policy + "\"");
   }
   MergeDnsConfig(pod, dns);
   if (dns.servers.size() > kMaxDnsNameservers) dns.servers.resize(kMaxDnsNameservers);
-  if (dns.searches.size() > kMaxDnsSearches) dns.searches.resize(kMaxDnsSearches);
+  FitSearches(dns.searches);
   v1::DNSConfig out;
   for (const std::string& s : dns.servers)
     out.add_servers(s);
@@ -145,6 +192,19 @@ Result<v1::PodSandboxConfig> BuildSandboxConfig(const bj::object& pod, const Pod
     if (hostname.size() > 63) hostname.resize(63);
     while (!hostname.empty() && (hostname.back() == '-' || hostname.back() == '.'))
       hostname.pop_back();
+    // setHostnameAsFQDN: the kernel's hostname is the pod's FQDN
+    // (upstream GetNodenameForKernel), at most 64 characters.
+    std::string subdomain = StringAt(pod, {"spec", "subdomain"});
+    const bj::value* fqdn = ValueAt(pod, {"spec", "setHostnameAsFQDN"});
+    if (fqdn != nullptr && fqdn->is_bool() && fqdn->get_bool() && !subdomain.empty()) {
+      hostname += "." + subdomain + "." + id.namespace_ + ".svc." + options.cluster_domain;
+      if (hostname.size() > 64) {
+        return Error(Errc::kInvalidArgument,
+                     "failed to construct FQDN from pod hostname and cluster domain, FQDN " +
+                         hostname + " is too long (64 characters is the max, " +
+                         std::to_string(hostname.size()) + " characters requested)");
+      }
+    }
     c.set_hostname(hostname);
   }
   c.set_log_directory(PodLogDirectory(pod, options));
@@ -191,6 +251,9 @@ Result<v1::PodSandboxConfig> BuildSandboxConfig(const bj::object& pod, const Pod
     const bj::value* v = ValueAt(pod, {"spec", field});
     return v != nullptr && v->is_bool() && v->get_bool();
   };
+  // The sandbox always runs under the runtime's default profile
+  // (kubernetes#84623), whatever the containers ask for.
+  sc->mutable_seccomp()->set_profile_type(v1::SecurityProfile::RuntimeDefault);
   v1::NamespaceOption* ns = sc->mutable_namespace_options();
   ns->set_network(HostNetwork(pod) ? v1::NODE : v1::POD);
   ns->set_pid(flag("hostPID") ? v1::NODE : flag("shareProcessNamespace") ? v1::POD : v1::CONTAINER);

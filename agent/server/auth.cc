@@ -60,7 +60,8 @@ ReviewPoster ReviewPosterFor(controlplane::client::ApiClient& api) {
       return Error(r->status == 403 ? Errc::kPermissionDenied : Errc::kUnavailable,
                    "POST " + path + ": HTTP " + std::to_string(r->status) + ": " + message);
     }
-    if (!json.is_object()) return Error(Errc::kInternal, "POST " + path + ": the answer is not JSON");
+    if (!json.is_object())
+      return Error(Errc::kInternal, "POST " + path + ": the answer is not JSON");
     return std::move(json.as_object());
   };
 }
@@ -93,7 +94,8 @@ AuthnResult Authenticator::Authenticate(const PeerCertificate& peer,
   // A credential that failed is a 401 even when anonymous requests are
   // allowed (upstream's union authenticator fails on error).
   if (!failures.empty()) return {std::nullopt, Join(failures, "; ")};
-  if (config_.anonymous) return {UserInfo{"system:anonymous", "", {"system:unauthenticated"}, {}}, ""};
+  if (config_.anonymous)
+    return {UserInfo{"system:anonymous", "", {"system:unauthenticated"}, {}}, ""};
   return {std::nullopt, "no credentials"};
 }
 

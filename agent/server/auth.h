@@ -37,7 +37,7 @@ struct UserInfo {
 // POSTs a review (`body`) to `path` and returns the answer: what the
 // authenticator and authorizer need from the apiserver.
 using ReviewPoster = std::function<Result<boost::json::object>(const std::string& path,
-                                                              const boost::json::object& body)>;
+                                                               const boost::json::object& body)>;
 ReviewPoster ReviewPosterFor(controlplane::client::ApiClient& api);
 
 // Entries live until `ttl` after they were stored; the oldest are dropped
@@ -132,7 +132,10 @@ class Authorizer {
   Authorizer(AuthzMode mode, ReviewPoster poster,
              std::chrono::seconds allowed_ttl = std::chrono::minutes(5),
              std::chrono::seconds denied_ttl = std::chrono::seconds(30))
-      : mode_(mode), poster_(std::move(poster)), allowed_ttl_(allowed_ttl), denied_ttl_(denied_ttl) {}
+      : mode_(mode),
+        poster_(std::move(poster)),
+        allowed_ttl_(allowed_ttl),
+        denied_ttl_(denied_ttl) {}
   // Whether `a` is allowed; an error when the apiserver could not say.
   Result<bool> Authorize(const Attributes& a) const;
 

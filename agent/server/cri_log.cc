@@ -20,8 +20,8 @@ namespace {
 namespace bj = boost::json;
 
 constexpr int64_t kNanos = 1'000'000'000;
-constexpr size_t kReadChunk = 64 * 1024;
-constexpr size_t kFlushBytes = 32 * 1024;
+constexpr size_t kReadChunk = size_t{64} * 1024;
+constexpr size_t kFlushBytes = size_t{32} * 1024;
 // How often a followed log re-checks the file and the container without an
 // inotify event (upstream's logForceCheckPeriod).
 constexpr int kForceCheckMillis = 1000;
@@ -41,8 +41,9 @@ int Number(std::string_view s) {
 }
 
 Error BadTime(std::string_view text) {
-  return Error(Errc::kInvalidArgument, "unexpected timestamp format \"" + std::string(text) +
-                                           "\": want RFC 3339 (2006-01-02T15:04:05.999999999Z07:00)");
+  return Error(Errc::kInvalidArgument,
+               "unexpected timestamp format \"" + std::string(text) +
+                   "\": want RFC 3339 (2006-01-02T15:04:05.999999999Z07:00)");
 }
 
 // The log line's text after `n` space-separated fields, and the fields.
@@ -62,8 +63,8 @@ bool Fields(std::string_view line, size_t n, std::vector<std::string_view>& fiel
 
 Result<LogTime> ParseRfc3339(std::string_view text) {
   // 2006-01-02T15:04:05[.frac](Z|+07:00)
-  if (text.size() < 20 || text[4] != '-' || text[7] != '-' || text[10] != 'T' ||
-      text[13] != ':' || text[16] != ':') {
+  if (text.size() < 20 || text[4] != '-' || text[7] != '-' || text[10] != 'T' || text[13] != ':' ||
+      text[16] != ':') {
     return BadTime(text);
   }
   for (auto [pos, len] : {std::pair{0, 4}, {5, 2}, {8, 2}, {11, 2}, {14, 2}, {17, 2}}) {
@@ -278,9 +279,9 @@ bool SameFile(const struct stat& a, const struct stat& b) {
 
 Status CriLogFile::Stream(const LogOptions& o, LogSink& sink,
                           const std::function<bool()>& running) {
-  int64_t start = BERTH_TRY_CTX(FindTailStart(fd_.get(), o.tail_lines),
-                                "failed to tail " + std::to_string(o.tail_lines) +
-                                    " lines of log file " + path_);
+  int64_t start = BERTH_TRY_CTX(
+      FindTailStart(fd_.get(), o.tail_lines),
+      "failed to tail " + std::to_string(o.tail_lines) + " lines of log file " + path_);
   if (::lseek(fd_.get(), start, SEEK_SET) < 0) return Error::Sys("lseek", path_);
   int64_t offset = start;
   bool limited = o.tail_lines >= 0 && !o.follow;

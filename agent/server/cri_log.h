@@ -47,7 +47,7 @@ Result<LogEntry> ParseDockerJsonLogLine(std::string_view line);
 Result<int64_t> FindTailStart(int fd, int64_t n);
 
 struct LogOptions {
-  int64_t tail_lines = -1;  // -1: all
+  int64_t tail_lines = -1;   // -1: all
   int64_t limit_bytes = -1;  // -1: no limit
   int64_t since_unix_nanos = std::numeric_limits<int64_t>::min();
   bool follow = false;
@@ -74,8 +74,9 @@ class CriLogFile {
   // Writes the selected entries to `sink`. With follow, waits for more at
   // the end of the file while `running()` says the container runs; once it
   // does not, reads to the end once more and returns.
-  Status Stream(const LogOptions& options, LogSink& sink,
-                const std::function<bool()>& running = [] { return false; });
+  Status Stream(
+      const LogOptions& options, LogSink& sink,
+      const std::function<bool()>& running = [] { return false; });
 
   const std::string& path() const { return path_; }
 

@@ -98,7 +98,8 @@ class TlsRawStream : public RawStream {
   // poll(2) nor SSL_pending sees them.
   bool Pending() const override {
     SSL* ssl = stream_.native_handle();
-    return ahead_.size() > 0 || SSL_pending(ssl) > 0 || BIO_ctrl_pending(SSL_get_rbio(ssl)) > 0;
+    return ahead_.size() > 0 || SSL_has_pending(ssl) == 1 ||
+           BIO_ctrl_pending(SSL_get_rbio(ssl)) > 0;
   }
 
  private:
@@ -317,7 +318,8 @@ struct HttpsFront::Impl {
         handler(req, resp);
       } catch (const std::exception& e) {
         BLOG(kError) << "kubelet API " << req.method << " " << req.path << ": " << e.what();
-        if (!resp.started()) (void)resp.Send(500, "text/plain; charset=utf-8", "internal error\n", {});
+        if (!resp.started())
+          (void)resp.Send(500, "text/plain; charset=utf-8", "internal error\n", {});
         break;
       }
       if (!resp.started()) {
@@ -358,7 +360,8 @@ Result<std::unique_ptr<HttpsFront>> HttpsFront::Start(FrontOptions options, Hand
   }
   std::string where = o.address + ":" + std::to_string(o.port);
   net::ip::address address = net::ip::make_address(o.address, ec);
-  if (ec) return Error(Errc::kInvalidArgument, "kubelet address " + o.address + ": " + ec.message());
+  if (ec)
+    return Error(Errc::kInvalidArgument, "kubelet address " + o.address + ": " + ec.message());
   tcp::endpoint endpoint(address, o.port);
   impl->acceptor.open(endpoint.protocol(), ec);
   if (!ec) impl->acceptor.set_option(net::socket_base::reuse_address(true), ec);

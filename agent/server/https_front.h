@@ -23,9 +23,9 @@ namespace berth::agent::kubelet {
 // The client certificate of the connection.
 struct PeerCertificate {
   bool presented = false;
-  bool verified = false;      // chains to the client CA, valid now, usable for client auth
-  std::string verify_error;   // why not, when presented and not verified
-  std::string common_name;    // the user
+  bool verified = false;     // chains to the client CA, valid now, usable for client auth
+  std::string verify_error;  // why not, when presented and not verified
+  std::string common_name;   // the user
   std::vector<std::string> organizations;  // the groups
 };
 
@@ -87,8 +87,8 @@ struct FrontOptions {
   std::string key_pem;
   std::string client_ca_pem;  // empty: client certificates are not requested
   size_t max_body_bytes = 1 << 20;
-  size_t max_header_bytes = 1 << 20;                 // kubelet's MaxHeaderBytes
-  std::chrono::seconds idle_timeout{90};             // kubelet's IdleTimeout
+  size_t max_header_bytes = 1 << 20;      // kubelet's MaxHeaderBytes
+  std::chrono::seconds idle_timeout{90};  // kubelet's IdleTimeout
 };
 
 class HttpsFront {

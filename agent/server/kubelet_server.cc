@@ -3,8 +3,8 @@
 #include <algorithm>
 
 #include "agent/server/log_query.h"
-#include "agent/server/serving_cert.h"
 #include "agent/server/server_impl.h"
+#include "agent/server/serving_cert.h"
 #include "agent/server/summary.h"
 #include "common/log.h"
 #include "common/strings.h"
@@ -53,15 +53,15 @@ void SendText(Response& w, int status, const std::string& text) {
 KubeletServer::Impl::Impl(KubeletServerOptions o, KubeletServerDeps d)
     : options(std::move(o)),
       deps(std::move(d)),
-      authenticator(AuthnConfig{!options.client_ca_pem.empty(), options.webhook_authn,
-                                options.anonymous},
-                    PosterOf(deps.api)),
+      authenticator(
+          AuthnConfig{!options.client_ca_pem.empty(), options.webhook_authn, options.anonymous},
+          PosterOf(deps.api)),
       authorizer(ModeOf(options.authz), PosterOf(deps.api)),
       runtime(*deps.cri),
       stats(*deps.cri, options.node_name, options.root_dir) {}
 
 std::optional<bj::object> KubeletServer::Impl::FindPod(const std::string& ns,
-                                                       const std::string& name) {
+                                                       const std::string& name) const {
   if (!deps.pods) return std::nullopt;
   for (bj::object& pod : deps.pods()) {
     if (Str(pod, "metadata", "namespace") == ns && Str(pod, "metadata", "name") == name) {
@@ -140,10 +140,12 @@ void KubeletServer::Impl::Serve(const Request& req, Response& w) {
   }
 }
 
-void KubeletServer::Impl::Healthz(const Request& req, Response& w, const std::string& check) {
+void KubeletServer::Impl::Healthz(const Request& req, Response& w, const std::string& check) const {
   // The checks kubelet installs: ping and log always pass; syncloop asks
   // the agent.
-  auto syncloop = [&]() -> Status { return deps.syncloop_healthy ? deps.syncloop_healthy() : Ok(); };
+  auto syncloop = [&]() -> Status {
+    return deps.syncloop_healthy ? deps.syncloop_healthy() : Ok();
+  };
   if (check == "ping" || check == "log") return SendText(w, 200, "ok");
   if (check == "syncloop") {
     Status s = syncloop();
@@ -176,7 +178,7 @@ void KubeletServer::Impl::Healthz(const Request& req, Response& w, const std::st
   SendText(w, 200, "ok");
 }
 
-void KubeletServer::Impl::Pods(Response& w) {
+void KubeletServer::Impl::Pods(Response& w) const {
   bj::array items;
   if (deps.pods) {
     for (bj::object& pod : deps.pods())
@@ -199,7 +201,7 @@ void KubeletServer::Impl::RunningPods(Response& w) {
   (void)w.Send(200, "application/json", bj::serialize(list));
 }
 
-void KubeletServer::Impl::Metrics(Response& w) {
+void KubeletServer::Impl::Metrics(Response& w) const {
   PromText out;
   http_metrics.Write(out);
   if (Status s = WriteRuntimeMetrics(*deps.cri, out); !s.ok()) {
@@ -225,8 +227,7 @@ void KubeletServer::Impl::StatsSummary(const Request& req, Response& w) {
   bool cpu_and_memory = only.size() == 1 && only[0] == "true";
   Result<StatsSample> sample = stats.Collect(cpu_and_memory);
   if (!sample.ok()) {
-    return SendText(w, 500,
-                    "Internal Error: failed to get summary stats: " + sample.error().str());
+    return SendText(w, 500, "Internal Error: failed to get summary stats: " + sample.error().str());
   }
   (void)w.Send(200, "application/json", bj::serialize(SummaryJson(*sample, cpu_and_memory)));
 }

@@ -53,10 +53,11 @@ struct KubeletServerDeps {
   CriClient* cri = nullptr;  // logs, exec/attach/portForward URLs, /run, stats
   controlplane::client::ApiClient* api = nullptr;  // TokenReview, SubjectAccessReview
   // The pods the agent runs (/pods, and the pods the other endpoints
-  // accept), as API objects with their status.
+  // accept), as API objects with their status. Called from the server's
+  // connection threads, concurrently.
   std::function<std::vector<boost::json::object>()> pods;
-  // Optional: why the sync loop is unhealthy (/healthz/syncloop); an empty
-  // function or an OK result is healthy.
+  // Optional (and called concurrently, like `pods`): why the sync loop is
+  // unhealthy (/healthz/syncloop); an empty function or OK is healthy.
   std::function<Status()> syncloop_healthy;
   // Optional: more metric families (Prometheus text) for /metrics.
   std::function<std::string()> extra_metrics;

@@ -30,7 +30,7 @@ Labels LabelsOf(const std::tuple<std::string, std::string, std::string>& k) {
 
 }  // namespace
 
-HttpMetrics::InFlight::InFlight(HttpMetrics& m, std::string method, std::string path)
+HttpMetrics::InFlight::InFlight(HttpMetrics& m, const std::string& method, const std::string& path)
     : m_(m), start_(std::chrono::steady_clock::now()) {
   std::string bucket = MetricsBucket(path);
   key_ = {LongRunning(bucket), MethodBucket(method), bucket};
@@ -40,8 +40,7 @@ HttpMetrics::InFlight::InFlight(HttpMetrics& m, std::string method, std::string 
 }
 
 HttpMetrics::InFlight::~InFlight() {
-  double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   std::lock_guard lock(m_.mu_);
   --m_.inflight_[key_];
   Histogram& h = m_.duration_[key_];
@@ -83,8 +82,8 @@ Status WriteRuntimeMetrics(CriClient& cri, PromText& out) {
   v1::ListPodSandboxRequest sreq;
   sreq.mutable_filter()->mutable_state()->set_state(v1::SANDBOX_READY);
   v1::ListPodSandboxResponse sandboxes;
-  BERTH_TRY(cri.Call(&v1::RuntimeService::Stub::ListPodSandbox, sreq, &sandboxes,
-                     "ListPodSandbox", std::chrono::seconds(30)));
+  BERTH_TRY(cri.Call(&v1::RuntimeService::Stub::ListPodSandbox, sreq, &sandboxes, "ListPodSandbox",
+                     std::chrono::seconds(30)));
   v1::ListContainersResponse containers;
   BERTH_TRY(cri.Call(&v1::RuntimeService::Stub::ListContainers, v1::ListContainersRequest(),
                      &containers, "ListContainers", std::chrono::seconds(30)));
@@ -109,8 +108,7 @@ Status WriteRuntimeMetrics(CriClient& cri, PromText& out) {
   out.Family("kubelet_running_containers", "[ALPHA] Number of containers currently running",
              "gauge");
   for (const auto& [state, n] : by_state)
-    out.Sample("kubelet_running_containers", {{"container_state", state}},
-               static_cast<double>(n));
+    out.Sample("kubelet_running_containers", {{"container_state", state}}, static_cast<double>(n));
   out.Family("kubelet_running_pods", "[ALPHA] Number of pods that have a running pod sandbox",
              "gauge");
   out.Sample("kubelet_running_pods", {}, static_cast<double>(sandboxes.items_size()));
@@ -129,8 +127,8 @@ void WriteProcessMetrics(PromText& out) {
   out.Sample("process_open_fds", {}, static_cast<double>(p->open_fds));
   out.Family("process_resident_memory_bytes", "Resident memory size in bytes.", "gauge");
   out.Sample("process_resident_memory_bytes", {}, static_cast<double>(p->resident_bytes));
-  out.Family("process_start_time_seconds",
-             "Start time of the process since unix epoch in seconds.", "gauge");
+  out.Family("process_start_time_seconds", "Start time of the process since unix epoch in seconds.",
+             "gauge");
   out.Sample("process_start_time_seconds", {}, p->start_time_seconds);
   out.Family("process_virtual_memory_bytes", "Virtual memory size in bytes.", "gauge");
   out.Sample("process_virtual_memory_bytes", {}, static_cast<double>(p->virtual_bytes));

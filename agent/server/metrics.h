@@ -22,7 +22,7 @@ class HttpMetrics {
   // Counts a request from construction to destruction.
   class InFlight {
    public:
-    InFlight(HttpMetrics& m, std::string method, std::string path);
+    InFlight(HttpMetrics& m, const std::string& method, const std::string& path);
     ~InFlight();
     InFlight(const InFlight&) = delete;
     InFlight& operator=(const InFlight&) = delete;

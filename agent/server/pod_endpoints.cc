@@ -122,7 +122,8 @@ void KubeletServer::Impl::ContainerLogs(const Request& req, Response& w, const R
   std::optional<bj::object> pod = FindPod(r.namespace_, r.pod);
   if (!pod) return SendText(w, 404, "pod " + Quote(r.pod) + " does not exist");
   if (!HasContainerSpec(*pod, r.container)) {
-    return SendText(w, 404, "container " + Quote(r.container) + " not found in pod " + Quote(r.pod));
+    return SendText(w, 404,
+                    "container " + Quote(r.container) + " not found in pod " + Quote(r.pod));
   }
   Result<std::string> id = runtime.LogContainer(*pod, r.container, parsed->previous);
   if (!id.ok()) return SendText(w, 400, id.error().message());
@@ -134,8 +135,7 @@ void KubeletServer::Impl::ContainerLogs(const Request& req, Response& w, const R
   if (!w.StartStream(200, kTextPlain).ok()) return;
   ResponseSink sink(w);
   std::string container_id = *id;
-  Status s = file->Stream(parsed->options, sink,
-                          [&] { return runtime.IsRunning(container_id); });
+  Status s = file->Stream(parsed->options, sink, [&] { return runtime.IsRunning(container_id); });
   if (!s.ok()) {
     // Too late for a status: upstream writes the error into the body too.
     BLOG(kWarn) << "kubelet API containerLogs " << r.namespace_ << "/" << r.pod << "/"
@@ -145,8 +145,7 @@ void KubeletServer::Impl::ContainerLogs(const Request& req, Response& w, const R
   if (!sink.Gone()) (void)w.EndStream();
 }
 
-void KubeletServer::Impl::ExecOrAttach(const Request& req, Response& w, const Route& r,
-                                       bool exec) {
+void KubeletServer::Impl::ExecOrAttach(const Request& req, Response& w, const Route& r, bool exec) {
   Query q(req.query);
   StreamFlags f{QueryBool(q, "tty"), QueryBool(q, "stdin"), QueryBool(q, "stdout"),
                 QueryBool(q, "stderr")};

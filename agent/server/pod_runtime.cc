@@ -106,7 +106,8 @@ Result<std::string> PodRuntime::RunningContainer(const std::string& ns, const st
                                                  const std::string& uid,
                                                  const std::string& container) {
   std::vector<v1::Container> found = BERTH_TRY(Containers(ns, pod, uid, container, true));
-  if (found.empty()) return Error(Errc::kNotFound, "container not found (" + Quote(container) + ")");
+  if (found.empty())
+    return Error(Errc::kNotFound, "container not found (" + Quote(container) + ")");
   return found.front().id();
 }
 
@@ -125,7 +126,8 @@ Result<std::string> PodRuntime::ReadySandbox(const std::string& ns, const std::s
   for (const v1::PodSandbox& s : resp.items()) {
     if (newest == nullptr || s.created_at() > newest->created_at()) newest = &s;
   }
-  if (newest == nullptr) return Error(Errc::kNotFound, "pod not found (" + Quote(pod + "_" + ns) + ")");
+  if (newest == nullptr)
+    return Error(Errc::kNotFound, "pod not found (" + Quote(pod + "_" + ns) + ")");
   return newest->id();
 }
 
@@ -165,7 +167,8 @@ Result<std::string> PodRuntime::LogContainer(const bj::object& pod, const std::s
     id = last_id;
   } else if (waiting != nullptr) {
     std::string reason = Str(*waiting, {"reason"});
-    if (reason == "ErrImagePull") return LogError(who + " is waiting to start: image can't be pulled");
+    if (reason == "ErrImagePull")
+      return LogError(who + " is waiting to start: image can't be pulled");
     if (reason == "ImagePullBackOff") {
       return LogError(who + " is waiting to start: trying and failing to pull image");
     }
@@ -244,27 +247,26 @@ Result<bj::array> PodRuntime::RunningPods() {
   v1::ListPodSandboxRequest sreq;
   sreq.mutable_filter()->mutable_state()->set_state(v1::SANDBOX_READY);
   v1::ListPodSandboxResponse sandboxes;
-  BERTH_TRY(cri_.Call(&v1::RuntimeService::Stub::ListPodSandbox, sreq, &sandboxes,
-                      "ListPodSandbox"));
+  BERTH_TRY(
+      cri_.Call(&v1::RuntimeService::Stub::ListPodSandbox, sreq, &sandboxes, "ListPodSandbox"));
   v1::ListContainersRequest creq;
   creq.mutable_filter()->mutable_state()->set_state(v1::CONTAINER_RUNNING);
   v1::ListContainersResponse containers;
-  BERTH_TRY(cri_.Call(&v1::RuntimeService::Stub::ListContainers, creq, &containers,
-                      "ListContainers"));
+  BERTH_TRY(
+      cri_.Call(&v1::RuntimeService::Stub::ListContainers, creq, &containers, "ListContainers"));
   std::map<std::string, bj::array> by_sandbox;
   for (const v1::Container& c : containers.containers()) {
-    by_sandbox[c.pod_sandbox_id()].push_back(
-        bj::object{{"name", c.metadata().name()}, {"image", c.image().image()}, {"resources", bj::object()}});
+    by_sandbox[c.pod_sandbox_id()].push_back(bj::object{
+        {"name", c.metadata().name()}, {"image", c.image().image()}, {"resources", bj::object()}});
   }
   bj::array pods;
   for (const v1::PodSandbox& s : sandboxes.items()) {
-    pods.push_back(bj::object{
-        {"metadata", bj::object{{"name", s.metadata().name()},
-                                {"namespace", s.metadata().namespace_()},
-                                {"uid", s.metadata().uid()},
-                                {"creationTimestamp", nullptr}}},
-        {"spec", bj::object{{"containers", std::move(by_sandbox[s.id()])}}},
-        {"status", bj::object()}});
+    pods.push_back(bj::object{{"metadata", bj::object{{"name", s.metadata().name()},
+                                                      {"namespace", s.metadata().namespace_()},
+                                                      {"uid", s.metadata().uid()},
+                                                      {"creationTimestamp", nullptr}}},
+                              {"spec", bj::object{{"containers", std::move(by_sandbox[s.id()])}}},
+                              {"status", bj::object()}});
   }
   return pods;
 }

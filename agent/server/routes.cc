@@ -17,8 +17,8 @@ int HexValue(char c) {
 // Upstream's isSubpath: `path` itself or below it.
 bool IsSubpath(std::string_view subpath, std::string_view path) {
   if (path.ends_with('/')) path.remove_suffix(1);
-  return subpath == path || (subpath.starts_with(path) && subpath.size() > path.size() &&
-                             subpath[path.size()] == '/');
+  return subpath == path ||
+         (subpath.starts_with(path) && subpath.size() > path.size() && subpath[path.size()] == '/');
 }
 
 // The path's segments after `prefix` ("/exec/"), decoded; none may be empty.
@@ -122,9 +122,9 @@ Route ParseRoute(std::string_view method, std::string_view raw_path) {
       std::string_view prefix;
       Endpoint endpoint;
     };
-    for (const Command& c : {Command{"/exec/", Endpoint::kExec},
-                             Command{"/attach/", Endpoint::kAttach},
-                             Command{"/run/", Endpoint::kRun}}) {
+    for (const Command& c :
+         {Command{"/exec/", Endpoint::kExec}, Command{"/attach/", Endpoint::kAttach},
+          Command{"/run/", Endpoint::kRun}}) {
       if (!under(c.prefix, 3, 4)) continue;
       r.namespace_ = seg[0];
       r.pod = seg[1];
@@ -142,11 +142,23 @@ Route ParseRoute(std::string_view method, std::string_view raw_path) {
 }
 
 std::string MetricsBucket(std::string_view raw_path) {
-  static const std::set<std::string, std::less<>> kBuckets = {
-      "healthz",  "pods",        "stats",         "metrics",     "metrics/cadvisor",
-      "metrics/probes", "metrics/resource", "run", "exec",     "attach",
-      "portForward",    "containerLogs",    "configz",     "runningpods", "logs",
-      "debug",          "pprof"};
+  static const std::set<std::string, std::less<>> kBuckets = {"healthz",
+                                                              "pods",
+                                                              "stats",
+                                                              "metrics",
+                                                              "metrics/cadvisor",
+                                                              "metrics/probes",
+                                                              "metrics/resource",
+                                                              "run",
+                                                              "exec",
+                                                              "attach",
+                                                              "portForward",
+                                                              "containerLogs",
+                                                              "configz",
+                                                              "runningpods",
+                                                              "logs",
+                                                              "debug",
+                                                              "pprof"};
   std::string path = PercentDecode(raw_path, false);
   std::string_view p = path;
   if (p.starts_with('/')) p.remove_prefix(1);
@@ -172,7 +184,7 @@ std::vector<std::string> AuthzSubresources(std::string_view raw_path) {
   std::string decoded = PercentDecode(raw_path, false);
   std::string_view path = decoded;
   std::vector<std::string> out;
-  if (IsSubpath(path, "/pods")) {
+  if (IsSubpath(path, "/pods") || IsSubpath(path, "/runningpods/")) {
     out.emplace_back("pods");
   } else if (IsSubpath(path, "/healthz")) {
     out.emplace_back("healthz");
@@ -180,8 +192,6 @@ std::vector<std::string> AuthzSubresources(std::string_view raw_path) {
     out.emplace_back("configz");
   } else if (IsSubpath(path, "/statusz")) {
     out.emplace_back("statusz");
-  } else if (IsSubpath(path, "/runningpods/")) {
-    out.emplace_back("pods");
   }
   if (IsSubpath(path, "/stats/")) {
     out.emplace_back("stats");

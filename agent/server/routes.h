@@ -47,7 +47,7 @@ struct Route {
   Endpoint endpoint = Endpoint::kNotFound;
   std::string namespace_;
   std::string pod;
-  std::string uid;        // optional in exec/attach/portForward/run
+  std::string uid;  // optional in exec/attach/portForward/run
   std::string container;
   std::string healthz_check;  // "ping", "log", "syncloop", "" for all
 };

@@ -24,10 +24,10 @@ struct KubeletServer::Impl {
   void Serve(const kubelet::Request& req, kubelet::Response& w);
 
   // Node endpoints (kubelet_server.cc).
-  void Healthz(const kubelet::Request& req, kubelet::Response& w, const std::string& check);
-  void Pods(kubelet::Response& w);
+  void Healthz(const kubelet::Request& req, kubelet::Response& w, const std::string& check) const;
+  void Pods(kubelet::Response& w) const;
   void RunningPods(kubelet::Response& w);
-  void Metrics(kubelet::Response& w);
+  void Metrics(kubelet::Response& w) const;
   void ResourceMetrics(kubelet::Response& w);
   void StatsSummary(const kubelet::Request& req, kubelet::Response& w);
 
@@ -38,7 +38,7 @@ struct KubeletServer::Impl {
   void PortForward(const kubelet::Request& req, kubelet::Response& w, const kubelet::Route& r);
   void Run(const kubelet::Request& req, kubelet::Response& w, const kubelet::Route& r);
 
-  std::optional<boost::json::object> FindPod(const std::string& ns, const std::string& name);
+  std::optional<boost::json::object> FindPod(const std::string& ns, const std::string& name) const;
 
   KubeletServerOptions options;
   KubeletServerDeps deps;

@@ -59,8 +59,8 @@ Result<pki::Credential> EnsureSelfSignedServingCert(const std::string& root_dir,
   // As kubelet's certutil.GenerateSelfSignedCertKey: a CA of its own named
   // after the host and the time, and a certificate it signs.
   std::string stamp = std::to_string(std::time(nullptr));
-  pki::Credential ca = BERTH_TRY(pki::SelfSignedCa(node_name + "-ca@" + stamp,
-                                                   std::chrono::duration_cast<std::chrono::seconds>(kValidity)));
+  pki::Credential ca = BERTH_TRY(pki::SelfSignedCa(
+      node_name + "-ca@" + stamp, std::chrono::duration_cast<std::chrono::seconds>(kValidity)));
   pki::CertSpec spec;
   spec.common_name = node_name + "@" + stamp;
   spec.dns_names = dns;

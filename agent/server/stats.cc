@@ -90,9 +90,9 @@ void CpuRates::Fill(const std::string& key, CpuSample& sample) {
     int64_t dt = sample.time_nanos - prev.time_nanos;
     uint64_t usage = *sample.usage_core_nano_seconds;
     if (dt > 0 && usage >= prev.usage && !sample.usage_nano_cores) {
-      sample.usage_nano_cores = static_cast<uint64_t>(static_cast<double>(usage - prev.usage) *
-                                                      static_cast<double>(kNanos) /
-                                                      static_cast<double>(dt));
+      sample.usage_nano_cores =
+          static_cast<uint64_t>(static_cast<double>(usage - prev.usage) *
+                                static_cast<double>(kNanos) / static_cast<double>(dt));
     }
     if (dt <= 0) {
       // Not newer (a cached runtime sample): keep the older baseline.
@@ -190,8 +190,8 @@ Result<std::vector<PodSample>> StatsCollector::Pods(bool cpu_and_memory_only) {
   v1::ListPodSandboxRequest sreq;
   sreq.mutable_filter()->mutable_state()->set_state(v1::SANDBOX_READY);
   v1::ListPodSandboxResponse sandboxes;
-  BERTH_TRY(cri_.Call(&v1::RuntimeService::Stub::ListPodSandbox, sreq, &sandboxes,
-                      "ListPodSandbox", std::chrono::seconds(30)));
+  BERTH_TRY(cri_.Call(&v1::RuntimeService::Stub::ListPodSandbox, sreq, &sandboxes, "ListPodSandbox",
+                      std::chrono::seconds(30)));
   v1::ListContainersRequest creq;
   creq.mutable_filter()->mutable_state()->set_state(v1::CONTAINER_RUNNING);
   v1::ListContainersResponse containers;

@@ -17,7 +17,7 @@
 namespace berth::agent::kubelet {
 namespace {
 
-constexpr size_t kMaxResponseHead = 64 * 1024;
+constexpr size_t kMaxResponseHead = size_t{64} * 1024;
 constexpr int kConnectTimeoutMillis = 10'000;
 constexpr int kResponseTimeoutMillis = 30'000;
 
@@ -44,8 +44,7 @@ struct Url {
 Result<Url> ParseUrl(const std::string& url) {
   constexpr std::string_view kHttp = "http://";
   if (!url.starts_with(kHttp)) {
-    return Error(Errc::kInvalidArgument,
-                 "streaming URL " + url + ": only http:// is supported");
+    return Error(Errc::kInvalidArgument, "streaming URL " + url + ": only http:// is supported");
   }
   std::string_view rest = std::string_view(url).substr(kHttp.size());
   size_t slash = rest.find('/');
@@ -54,7 +53,8 @@ Result<Url> ParseUrl(const std::string& url) {
   u.target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
   if (authority.starts_with('[')) {
     size_t close = authority.find(']');
-    if (close == std::string_view::npos) return Error(Errc::kInvalidArgument, "streaming URL " + url);
+    if (close == std::string_view::npos)
+      return Error(Errc::kInvalidArgument, "streaming URL " + url);
     u.host = std::string(authority.substr(1, close - 1));
     std::string_view after = authority.substr(close + 1);
     u.port = after.starts_with(':') ? std::string(after.substr(1)) : "80";
@@ -78,8 +78,8 @@ Result<UniqueFd> Dial(const Url& u) {
   std::string where = u.host + ":" + u.port;
   Error last(Errc::kUnavailable, "dial " + where + ": no address");
   for (addrinfo* a = found; a != nullptr; a = a->ai_next) {
-    UniqueFd fd(::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-                         a->ai_protocol));
+    UniqueFd fd(
+        ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol));
     if (!fd.valid()) {
       last = Error::Sys("socket", where);
       continue;

@@ -95,8 +95,8 @@ bj::object SummaryJson(const StatsSample& s, bool cpu_and_memory_only) {
     if (n.network) node["network"] = NetworkJson(*n.network);
     if (n.fs) node["fs"] = FsJson(*n.fs);
     if (n.image_fs) {
-      node["runtime"] = bj::object{{"imageFs", FsJson(*n.image_fs)},
-                                   {"containerFs", FsJson(*n.image_fs)}};
+      node["runtime"] =
+          bj::object{{"imageFs", FsJson(*n.image_fs)}, {"containerFs", FsJson(*n.image_fs)}};
     }
     bj::object rlimit{{"time", Time(n.rlimit_time_nanos)}};
     if (n.max_pid) rlimit["maxpid"] = *n.max_pid;

@@ -47,7 +47,8 @@ void Pump(RawStream& client, ssl::stream<tcp::socket>& kubelet) {
   int kubelet_fd = kubelet.next_layer().native_handle();
   for (;;) {
     bool client_ready = client.Pending();
-    bool kubelet_ready = SSL_pending(kubelet.native_handle()) > 0;
+    SSL* ssl = kubelet.native_handle();
+    bool kubelet_ready = SSL_has_pending(ssl) == 1 || BIO_ctrl_pending(SSL_get_rbio(ssl)) > 0;
     if (!client_ready && !kubelet_ready) {
       pollfd fds[2] = {{client.fd(), POLLIN, 0}, {kubelet_fd, POLLIN, 0}};
       if (::poll(fds, 2, -1) < 0) {

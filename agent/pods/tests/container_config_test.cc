@@ -20,7 +20,6 @@ namespace berth::agent {
 namespace {
 
 namespace bj = boost::json;
-using testing::Obj;
 using testing::PodWithSpec;
 
 constexpr int64_t kGi = int64_t{1} << 30;
@@ -70,8 +69,8 @@ class ContainerConfigTest : public ::testing::Test {
 TEST_F(ContainerConfigTest, MetadataImageLogPathAndFlags) {
   in_.attempt = 3;
   in_.image_ref = "sha256:abc";
-  v1::ContainerConfig c = MustBuild(PodWith(
-      R"("workingDir": "/srv", "tty": true, "stdin": true, "stdinOnce": true)"));
+  v1::ContainerConfig c =
+      MustBuild(PodWith(R"("workingDir": "/srv", "tty": true, "stdin": true, "stdinOnce": true)"));
   EXPECT_EQ(c.metadata().name(), "app");
   EXPECT_EQ(c.metadata().attempt(), 3u);
   EXPECT_EQ(c.image().image(), "sha256:abc");
@@ -148,8 +147,8 @@ TEST_F(ContainerConfigTest, MountErrors) {
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.error().code(), Errc::kNotFound);
   EXPECT_NE(missing.error().message().find("other"), std::string::npos);
-  Result<v1::ContainerConfig> escape =
-      Build(PodWith(R"("volumeMounts": [{"name": "data", "mountPath": "/x", "subPath": "../up"}])"));
+  Result<v1::ContainerConfig> escape = Build(
+      PodWith(R"("volumeMounts": [{"name": "data", "mountPath": "/x", "subPath": "../up"}])"));
   ASSERT_FALSE(escape.ok());
   EXPECT_EQ(escape.error().code(), Errc::kInvalidArgument);
   Result<v1::ContainerConfig> unset = Build(PodWith(

@@ -51,8 +51,7 @@ void FakeRuntimeService::AddSandbox(const v1::PodSandboxStatus& s) {
   sandboxes_.push_back(s);
 }
 
-void FakeRuntimeService::AddContainer(const v1::ContainerStatus& c,
-                                      const std::string& sandbox_id) {
+void FakeRuntimeService::AddContainer(const v1::ContainerStatus& c, const std::string& sandbox_id) {
   std::lock_guard lock(mu_);
   containers_.emplace_back(c, sandbox_id);
 }

@@ -50,23 +50,23 @@ TEST(DefaultPullPolicyTest, ExplicitLatestTagWithDigestIsAlways) {
 class ImagePullerTest : public ::testing::Test {
  protected:
   ImagePullerTest()
-      : puller_(cri_.client(), nullptr,
-                [this](const std::string& ns, const std::string& name) -> Result<bj::object> {
-                  secret_lookups_.push_back(ns + "/" + name);
-                  auto it = secrets_.find(name);
-                  if (it == secrets_.end()) {
-                    return Error(Errc::kNotFound, "secret " + name + " not found");
-                  }
-                  return it->second;
-                },
-                true) {}
+      : puller_(
+            cri_.client(), nullptr,
+            [this](const std::string& ns, const std::string& name) -> Result<bj::object> {
+              secret_lookups_.push_back(ns + "/" + name);
+              auto it = secrets_.find(name);
+              if (it == secrets_.end()) {
+                return Error(Errc::kNotFound, "secret " + name + " not found");
+              }
+              return it->second;
+            },
+            true) {}
 
   Result<std::string> Ensure(const std::string& image, const std::string& policy = "",
                              const std::string& pod_fields = "") {
     pod_ = PodWithSpec("{" + pod_fields + (pod_fields.empty() ? "" : ",") +
                        R"("containers": [{"name": "app", "image": ")" + image + "\"" +
-                       (policy.empty() ? "" : R"(, "imagePullPolicy": ")" + policy + "\"") +
-                       "}]}");
+                       (policy.empty() ? "" : R"(, "imagePullPolicy": ")" + policy + "\"") + "}]}");
     return puller_.EnsureImage(pod_, Containers(pod_)[0].as_object());
   }
   static bj::object DockerConfigSecret(const std::string& config_json) {
@@ -164,8 +164,8 @@ TEST_F(ImagePullerTest, PullSecretCredentialsForTheRegistry) {
 TEST_F(ImagePullerTest, DockerHubCredentialsUnderTheIndexUrl) {
   secrets_["regcred"] = DockerConfigSecret(
       R"({"auths": {"https://index.docker.io/v1/": {"username": "bob", "password": "pw"}}})");
-  ASSERT_TRUE(Ensure("bob/private:2", "Always", R"("imagePullSecrets": [{"name": "regcred"}])")
-                  .ok());
+  ASSERT_TRUE(
+      Ensure("bob/private:2", "Always", R"("imagePullSecrets": [{"name": "regcred"}])").ok());
   ASSERT_EQ(cri_.images().pulls().size(), 1u);
   EXPECT_EQ(cri_.images().pulls()[0].auth().username(), "bob");
 }
@@ -173,9 +173,9 @@ TEST_F(ImagePullerTest, DockerHubCredentialsUnderTheIndexUrl) {
 TEST_F(ImagePullerTest, NoMatchingCredentialsPullsAnonymously) {
   secrets_["regcred"] = DockerConfigSecret(
       R"({"auths": {"other.example.org": {"username": "mallory", "password": "nope"}}})");
-  ASSERT_TRUE(Ensure("registry.example.com/app:1", "Always",
-                     R"("imagePullSecrets": [{"name": "regcred"}])")
-                  .ok());
+  ASSERT_TRUE(
+      Ensure("registry.example.com/app:1", "Always", R"("imagePullSecrets": [{"name": "regcred"}])")
+          .ok());
   ASSERT_EQ(cri_.images().pulls().size(), 1u);
   EXPECT_FALSE(cri_.images().pulls()[0].has_auth());
 }

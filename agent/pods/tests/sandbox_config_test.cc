@@ -16,7 +16,6 @@ namespace berth::agent {
 namespace {
 
 namespace bj = boost::json;
-using testing::Obj;
 using testing::PodWithSpec;
 
 std::vector<std::string> Vec(const google::protobuf::RepeatedPtrField<std::string>& r) {
@@ -37,7 +36,7 @@ class PodDnsTest : public ::testing::Test {
         "search corp.example.com lab.example.com\n"
         "options timeout:2 attempts:3\n");
   }
-  void WriteResolvConf(const std::string& text) {
+  void WriteResolvConf(const std::string& text) const {
     ASSERT_TRUE(WriteFile(options_.resolv_conf, text).ok());
   }
   v1::DNSConfig Dns(const bj::object& pod) {
@@ -65,8 +64,7 @@ TEST_F(PodDnsTest, ClusterFirstUsesClusterDnsAndSearches) {
 TEST_F(PodDnsTest, ClusterFirstWithoutClusterDnsFallsBackToHost) {
   v1::DNSConfig dns = Dns(PodWithSpec(R"({"dnsPolicy": "ClusterFirst"})"));
   EXPECT_EQ(Vec(dns.servers()), (std::vector<std::string>{"10.0.0.2", "10.0.0.3"}));
-  EXPECT_EQ(Vec(dns.searches()),
-            (std::vector<std::string>{"corp.example.com", "lab.example.com"}));
+  EXPECT_EQ(Vec(dns.searches()), (std::vector<std::string>{"corp.example.com", "lab.example.com"}));
   EXPECT_EQ(Vec(dns.options()), (std::vector<std::string>{"timeout:2", "attempts:3"}));
 }
 
@@ -74,8 +72,7 @@ TEST_F(PodDnsTest, HostNetworkClusterFirstUsesHostDns) {
   options_.cluster_dns = {"10.96.0.10"};
   v1::DNSConfig dns = Dns(PodWithSpec(R"({"dnsPolicy": "ClusterFirst", "hostNetwork": true})"));
   EXPECT_EQ(Vec(dns.servers()), (std::vector<std::string>{"10.0.0.2", "10.0.0.3"}));
-  EXPECT_EQ(Vec(dns.searches()),
-            (std::vector<std::string>{"corp.example.com", "lab.example.com"}));
+  EXPECT_EQ(Vec(dns.searches()), (std::vector<std::string>{"corp.example.com", "lab.example.com"}));
 }
 
 TEST_F(PodDnsTest, ClusterFirstWithHostNetUsesClusterDns) {
@@ -117,10 +114,9 @@ TEST_F(PodDnsTest, DnsConfigMergesIntoClusterFirst) {
       "searches": ["svc.cluster.local", "extra.example"],
       "options": [{"name": "ndots", "value": "1"}, {"name": "single-request-reopen"}]}})"));
   EXPECT_EQ(Vec(dns.servers()), (std::vector<std::string>{"10.96.0.10", "1.1.1.1"}));
-  EXPECT_EQ(Vec(dns.searches()),
-            (std::vector<std::string>{"shop.svc.cluster.local", "svc.cluster.local",
-                                      "cluster.local", "corp.example.com", "lab.example.com",
-                                      "extra.example"}));
+  EXPECT_EQ(Vec(dns.searches()), (std::vector<std::string>{
+                                     "shop.svc.cluster.local", "svc.cluster.local", "cluster.local",
+                                     "corp.example.com", "lab.example.com", "extra.example"}));
   // An option named again replaces the policy's (upstream mergeDNSOptions;
   // its order is a map's, so compare as a set).
   EXPECT_EQ(Set(dns.options()), (std::multiset<std::string>{"ndots:1", "single-request-reopen"}));
@@ -274,8 +270,8 @@ TEST_F(SandboxConfigTest, HostnameRules) {
 
 TEST_F(SandboxConfigTest, SetHostnameAsFqdn) {
   // Upstream GetNodenameForKernel: hostname.subdomain.<ns>.svc.<domain>.
-  v1::PodSandboxConfig c = Build(
-      PodWithSpec(R"({"hostname": "db-0", "subdomain": "db", "setHostnameAsFQDN": true})"));
+  v1::PodSandboxConfig c =
+      Build(PodWithSpec(R"({"hostname": "db-0", "subdomain": "db", "setHostnameAsFQDN": true})"));
   EXPECT_EQ(c.hostname(), "db-0.db.shop.svc.cluster.local");
   // Without setHostnameAsFQDN the short name stays.
   EXPECT_EQ(Build(PodWithSpec(R"({"hostname": "db-0", "subdomain": "db"})")).hostname(), "db-0");
@@ -286,17 +282,17 @@ TEST_F(SandboxConfigTest, HostPortMappings) {
       {"name": "a", "ports": [
           {"containerPort": 80, "hostPort": 8080},
           {"containerPort": 53, "hostPort": 5353, "protocol": "UDP", "hostIP": "127.0.0.1"},
-          {"containerPort": 9000}]},
+          {"containerPort": 9000}, {"containerPort": 9001, "hostPort": 0}]},
       {"name": "b", "ports": [{"containerPort": 7, "hostPort": 7007, "protocol": "SCTP"}]}]})"));
   std::vector<std::tuple<int, int, int, std::string>> got;
   for (const v1::PortMapping& m : c.port_mappings())
     got.emplace_back(m.protocol(), m.container_port(), m.host_port(), m.host_ip());
   // Ports without a hostPort are not mapped (upstream passes them with
   // host_port 0, which runtimes skip).
-  EXPECT_EQ(got, (std::vector<std::tuple<int, int, int, std::string>>{
-                     {v1::TCP, 80, 8080, ""},
-                     {v1::UDP, 53, 5353, "127.0.0.1"},
-                     {v1::SCTP, 7, 7007, ""}}));
+  EXPECT_EQ(
+      got,
+      (std::vector<std::tuple<int, int, int, std::string>>{
+          {v1::TCP, 80, 8080, ""}, {v1::UDP, 53, 5353, "127.0.0.1"}, {v1::SCTP, 7, 7007, ""}}));
 }
 
 TEST_F(SandboxConfigTest, LabelsAndAnnotations) {
@@ -310,8 +306,7 @@ TEST_F(SandboxConfigTest, LabelsAndAnnotations) {
                                                         {kPodNameLabel, "web"},
                                                         {kPodNamespaceLabel, "shop"},
                                                         {kPodUidLabel, "uid-1"}}));
-  std::map<std::string, std::string> annotations(c.annotations().begin(),
-                                                 c.annotations().end());
+  std::map<std::string, std::string> annotations(c.annotations().begin(), c.annotations().end());
   EXPECT_EQ(annotations, (std::map<std::string, std::string>{{"note", "hello"}}));
 }
 

@@ -1,11 +1,11 @@
 // Authentication and authorization against a fake apiserver: who a
 // request is from, the reviews sent, and what is cached for how long.
 
+#include "agent/server/auth.h"
+
 #include <gtest/gtest.h>
 
 #include <thread>
-
-#include "agent/server/auth.h"
 
 namespace berth::agent::kubelet {
 namespace {
@@ -39,7 +39,8 @@ PeerCertificate Cert(bool verified, std::string cn, std::vector<std::string> o) 
 TEST(AuthnTest, VerifiedClientCertificateNamesUserAndGroups) {
   FakeReviews reviews;
   Authenticator a({true, true, false}, reviews.Poster());
-  AuthnResult r = a.Authenticate(Cert(true, "kube-apiserver-kubelet-client", {"system:masters"}), "");
+  AuthnResult r =
+      a.Authenticate(Cert(true, "kube-apiserver-kubelet-client", {"system:masters"}), "");
   ASSERT_TRUE(r.user);
   EXPECT_EQ(r.user->name, "kube-apiserver-kubelet-client");
   EXPECT_EQ(r.user->groups, (std::vector<std::string>{"system:masters", "system:authenticated"}));
@@ -72,12 +73,11 @@ TEST(AuthnTest, BearerTokensGoThroughCachedTokenReviews) {
       return bj::object{{"status", bj::object{{"authenticated", false}, {"error", "expired"}}}};
     }
     return bj::object{
-        {"status",
-         bj::object{{"authenticated", true},
-                    {"user", bj::object{{"username", "system:serviceaccount:ns:sa"},
-                                        {"uid", "u-1"},
-                                        {"groups", bj::array{"system:serviceaccounts"}},
-                                        {"extra", bj::object{{"k", bj::array{"v"}}}}}}}}};
+        {"status", bj::object{{"authenticated", true},
+                              {"user", bj::object{{"username", "system:serviceaccount:ns:sa"},
+                                                  {"uid", "u-1"},
+                                                  {"groups", bj::array{"system:serviceaccounts"}},
+                                                  {"extra", bj::object{{"k", bj::array{"v"}}}}}}}}};
   };
   Authenticator a({true, true, true}, reviews.Poster());
   AuthnResult r = a.Authenticate({}, "Bearer good");

@@ -1,6 +1,8 @@
 // CRI log files read as kubelet reads them: the line format, tail, since,
 // timestamps, limitBytes, follow across a rotation.
 
+#include "agent/server/cri_log.h"
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -10,7 +12,6 @@
 #include <mutex>
 #include <thread>
 
-#include "agent/server/cri_log.h"
 #include "common/file.h"
 #include "common/testing/testkit.h"
 
@@ -85,7 +86,8 @@ TEST(LogTimeTest, ParsesAndPrintsRfc3339LikeGo) {
 }
 
 TEST(LogLineTest, CriFormat) {
-  Result<LogEntry> full = ParseCriLogLine("2016-10-06T00:17:09.669794202Z stdout F log content 1\n");
+  Result<LogEntry> full =
+      ParseCriLogLine("2016-10-06T00:17:09.669794202Z stdout F log content 1\n");
   ASSERT_TRUE(full.ok()) << full.error().str();
   EXPECT_FALSE(full->stderr);
   EXPECT_EQ(full->text, "log content 1\n");

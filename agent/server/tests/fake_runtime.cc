@@ -79,8 +79,7 @@ v1::ContainerStats FakeRuntime::StatsOf(const FakeContainer& c) const {
   return s;
 }
 
-grpc::Status FakeRuntime::ListPodSandbox(grpc::ServerContext*,
-                                         const v1::ListPodSandboxRequest* req,
+grpc::Status FakeRuntime::ListPodSandbox(grpc::ServerContext*, const v1::ListPodSandboxRequest* req,
                                          v1::ListPodSandboxResponse* resp) {
   std::lock_guard lock(mu_);
   for (const auto& [id, s] : sandboxes_) {
@@ -103,8 +102,7 @@ grpc::Status FakeRuntime::ListPodSandbox(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status FakeRuntime::ListContainers(grpc::ServerContext*,
-                                         const v1::ListContainersRequest* req,
+grpc::Status FakeRuntime::ListContainers(grpc::ServerContext*, const v1::ListContainersRequest* req,
                                          v1::ListContainersResponse* resp) {
   std::lock_guard lock(mu_);
   for (const auto& [id, c] : containers_) {

@@ -130,6 +130,5 @@ INSTANTIATE_TEST_SUITE_P(Versions, KubectlTest, ::testing::Values("1.27", "1.33"
                            return "kubectl_" + n;
                          });
 
-
 }  // namespace
 }  // namespace berth::agent::testing

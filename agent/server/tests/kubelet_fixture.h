@@ -74,16 +74,17 @@ class KubeletServerTest : public controlplane::ServerTest {
                           "2023-11-14T22:14:02Z stdout F new 2\n"
                           "2023-11-14T22:14:03.5Z stderr F new 3\n")
                     .ok());
-    runtime_->AddContainer({"c-old", "s1", "c", v1::CONTAINER_EXITED, kT0 + 1, 0, 1,
-                            logs + "/c/0.log", 0, 0});
+    runtime_->AddContainer(
+        {"c-old", "s1", "c", v1::CONTAINER_EXITED, kT0 + 1, 0, 1, logs + "/c/0.log", 0, 0});
     runtime_->AddContainer({"c-new", "s1", "c", v1::CONTAINER_RUNNING, kT0 + 2, 1, 0,
                             logs + "/c/1.log", 3'000'000'000, 5000});
-    runtime_->AddContainer({"d-1", "s1", "d", v1::CONTAINER_RUNNING, kT0 + 3, 0, 0, "",
-                            1'000'000'000, 7000});
+    runtime_->AddContainer(
+        {"d-1", "s1", "d", v1::CONTAINER_RUNNING, kT0 + 3, 0, 0, "", 1'000'000'000, 7000});
     cri_ = std::make_unique<InProcessCri>(*runtime_);
 
     // The agent's own identity, as the node authorizer knows it.
-    pki::Credential ca{ReadFile(dir_ / "pki/ca.crt").value(), ReadFile(dir_ / "pki/ca.key").value()};
+    pki::Credential ca{ReadFile(dir_ / "pki/ca.crt").value(),
+                       ReadFile(dir_ / "pki/ca.key").value()};
     node_cred_ = Credential(ca, "system:node:n1", {"system:nodes"});
     alice_ = Credential(ca, "alice", {"developers"});
     controlplane::client::ClientConfig node = AdminConfig();
@@ -117,8 +118,9 @@ class KubeletServerTest : public controlplane::ServerTest {
     std::string status = R"({"status":{"addresses":[{"type":"InternalIP","address":"127.0.0.1"}],
         "daemonEndpoints":{"kubeletEndpoint":{"Port":)" +
                          std::to_string(kubelet_->port()) + "}}}}";
-    ASSERT_EQ(Api("PATCH", "/api/v1/nodes/n1/status", status, "application/merge-patch+json").status,
-              200);
+    ASSERT_EQ(
+        Api("PATCH", "/api/v1/nodes/n1/status", status, "application/merge-patch+json").status,
+        200);
     // kubectl port-forward wants a running pod.
     ASSERT_EQ(Api("PATCH", "/api/v1/namespaces/default/pods/p/status",
                   R"({"status":{"phase":"Running"}})", "application/merge-patch+json")

@@ -28,7 +28,8 @@ TEST_F(KubeletServerTest, AnonymousGets401) {
 TEST_F(KubeletServerTest, UserWithoutRightsGets403) {
   Reply r = Kubelet(verb::get, "/pods", &alice_);
   EXPECT_EQ(r.status, 403);
-  EXPECT_EQ(r.body, "Forbidden (user=alice, verb=get, resource=nodes, subresource(s)=[pods proxy])\n");
+  EXPECT_EQ(r.body,
+            "Forbidden (user=alice, verb=get, resource=nodes, subresource(s)=[pods proxy])\n");
   r = Kubelet(verb::get, "/containerLogs/default/p/c", &alice_);
   EXPECT_EQ(r.status, 403);
   EXPECT_EQ(r.body, "Forbidden (user=alice, verb=get, resource=nodes, subresource(s)=[proxy])\n");
@@ -74,10 +75,10 @@ TEST_F(KubeletServerTest, SystemMastersGet200) {
 }
 
 TEST_F(KubeletServerTest, BearerTokensAreReviewedAndAuthorized) {
-  ASSERT_EQ(Api("POST", "/api/v1/namespaces/default/serviceaccounts",
-                R"({"metadata":{"name":"nobody"}})")
-                .status,
-            201);
+  ASSERT_EQ(
+      Api("POST", "/api/v1/namespaces/default/serviceaccounts", R"({"metadata":{"name":"nobody"}})")
+          .status,
+      201);
   ASSERT_EQ(Api("POST", "/api/v1/namespaces/default/serviceaccounts",
                 R"({"metadata":{"name":"scraper"}})")
                 .status,
@@ -121,8 +122,7 @@ TEST_F(KubeletServerTest, ContainerLogsWithOptions) {
   EXPECT_EQ(AsAdmin("/containerLogs/default/p/c?limitBytes=8").body, "new 1\nne");
   EXPECT_EQ(AsAdmin("/containerLogs/default/p/c?sinceTime=2023-11-14T22:14:02Z").body,
             "new 2\nnew 3\n");
-  EXPECT_EQ(AsAdmin("/containerLogs/default/p/c?previous=true").body,
-            "old line 1\nold line 2\n");
+  EXPECT_EQ(AsAdmin("/containerLogs/default/p/c?previous=true").body, "old line 1\nold line 2\n");
 
   Reply r = AsAdmin("/containerLogs/default/p/nope");
   EXPECT_EQ(r.status, 404);
@@ -160,8 +160,7 @@ TEST_F(KubeletServerTest, ContainerLogsFollowThePodStatusWhenItHasOne) {
       {"name":"d","state":{"waiting":{"reason":"CrashLoopBackOff"}},"lastState":{}}]})");
   SetPod(pod);
   EXPECT_EQ(AsAdmin("/containerLogs/default/p/c").body, "new 1\nnew 2\nnew 3\n");
-  EXPECT_EQ(AsAdmin("/containerLogs/default/p/c?previous=true").body,
-            "old line 1\nold line 2\n");
+  EXPECT_EQ(AsAdmin("/containerLogs/default/p/c?previous=true").body, "old line 1\nold line 2\n");
   Reply e = AsAdmin("/containerLogs/default/p/e");
   EXPECT_EQ(e.status, 400);
   EXPECT_EQ(e.body, "container \"e\" in pod \"p\" is waiting to start: image can't be pulled");
@@ -295,8 +294,8 @@ TEST_F(KubeletServerTest, WebSocketExecAndAttach) {
   EXPECT_NE(status.find(R"("status":"Success")"), std::string::npos) << status;
 
   ASSERT_TRUE(backend_->StartContainer("c-new", {"/bin/echo", "attached"}, false).ok());
-  auto attach = cri::streaming::testing::WsClient::Connect(
-      base + "/attach/default/p/c?stdout=true", {"v4.channel.k8s.io"});
+  auto attach = cri::streaming::testing::WsClient::Connect(base + "/attach/default/p/c?stdout=true",
+                                                           {"v4.channel.k8s.io"});
   ASSERT_TRUE(attach.ok() && *attach);
   std::string attached;
   while (auto m = (*attach)->Read()) {
@@ -325,9 +324,14 @@ TEST_F(KubeletServerTest, FramesReadAheadWithTheRequestAreForwarded) {
        "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
        "Sec-WebSocket-Protocol: v5.channel.k8s.io\r\n\r\n",
        frame(std::string("\0", 1) + "burst\n"), frame(std::string("\xff\0", 2))}));
-  std::string got = client.ReadUntilClosed(10'000);
+  std::string got = client.ReadUntil(
+      [](const std::string& s) { return s.find(R"("status":"Success")") != std::string::npos; },
+      10'000);
   EXPECT_NE(got.find("101 Switching Protocols"), std::string::npos) << got;
-  EXPECT_NE(got.find("\x01burst\n"), std::string::npos) << got;
+  EXPECT_NE(got.find("\x01"
+                     "burst\n"),
+            std::string::npos)
+      << got;
   EXPECT_NE(got.find(R"("status":"Success")"), std::string::npos) << got;
 }
 
@@ -373,7 +377,6 @@ TEST_F(KubeletServerTest, ServingCertificateIsKeptAcrossRestarts) {
   ASSERT_TRUE(again.ok()) << again.error().str();
   EXPECT_NE(ReadFile(root_dir_ / "pki/kubelet.crt").value(), first);
 }
-
 
 }  // namespace
 }  // namespace berth::agent::testing

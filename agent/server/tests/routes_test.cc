@@ -1,10 +1,11 @@
 // Request routing, query decoding and the authorization attributes a path
 // maps to.
 
+#include "agent/server/routes.h"
+
 #include <gtest/gtest.h>
 
 #include "agent/server/log_query.h"
-#include "agent/server/routes.h"
 
 namespace berth::agent::kubelet {
 namespace {
@@ -107,7 +108,7 @@ TEST(RoutesTest, QueryDecodesLikeGo) {
   EXPECT_TRUE(q.Has("flag"));
   EXPECT_FALSE(q.Has("nope"));
   EXPECT_TRUE(QueryBool(q, "stdin"));
-  EXPECT_TRUE(QueryBool(q, "flag"));   // Go: any value but 0/false is true
+  EXPECT_TRUE(QueryBool(q, "flag"));  // Go: any value but 0/false is true
   EXPECT_TRUE(QueryBool(q, "empty"));
   EXPECT_FALSE(QueryBool(q, "nope"));
   EXPECT_FALSE(QueryBool(Query("tty=0"), "tty"));
@@ -144,7 +145,7 @@ TEST(LogQueryTest, RejectsWhatKubeletRejects) {
     Result<PodLogRequest> r = ParsePodLogQuery(Query(q), 0);
     return r.ok() ? Errc::kUnknown : r.error().code();
   };
-  EXPECT_EQ(code("tailLines=x"), Errc::kInvalidArgument);      // 400
+  EXPECT_EQ(code("tailLines=x"), Errc::kInvalidArgument);  // 400
   EXPECT_EQ(code("sinceTime=yesterday"), Errc::kInvalidArgument);
   EXPECT_EQ(code("tailLines=-1"), Errc::kFailedPrecondition);  // 422
   EXPECT_EQ(code("limitBytes=0"), Errc::kFailedPrecondition);

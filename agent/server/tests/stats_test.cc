@@ -1,13 +1,14 @@
 // /proc parsing, CPU rates, and the shapes of /stats/summary and
 // /metrics/resource.
 
+#include "agent/server/stats.h"
+
 #include <gtest/gtest.h>
 
 #include <limits>
 
 #include "agent/server/node_stats.h"
 #include "agent/server/prometheus.h"
-#include "agent/server/stats.h"
 #include "agent/server/summary.h"
 
 namespace berth::agent::kubelet {
@@ -50,11 +51,12 @@ TEST(NodeStatsTest, MeminfoVmstatNetDevRoute) {
   EXPECT_EQ(net[0].rx_errors, 3u);
   EXPECT_EQ(net[0].tx_bytes, 4000u);
   EXPECT_EQ(net[0].tx_errors, 5u);
-  EXPECT_EQ(DefaultRouteInterface(
-                "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n"
-                "eth1\t0000A8C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n"
-                "eth0\t00000000\t0100A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n"),
-            "eth0");
+  EXPECT_EQ(
+      DefaultRouteInterface(
+          "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n"
+          "eth1\t0000A8C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n"
+          "eth0\t00000000\t0100A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n"),
+      "eth0");
   EXPECT_EQ(DefaultRouteInterface(""), "");
   EXPECT_TRUE(SelfStats().ok());
   EXPECT_GT(StatFs("/").value().capacity_bytes, 0u);
@@ -64,7 +66,7 @@ TEST(CpuRatesTest, RateBetweenSamplesOfTheSameObject) {
   CpuRates rates;
   CpuSample a{1'000'000'000, std::nullopt, 5'000'000'000};
   rates.Fill("c1", a);
-  EXPECT_FALSE(a.usage_nano_cores);  // nothing to compare with yet
+  EXPECT_FALSE(a.usage_nano_cores);                         // nothing to compare with yet
   CpuSample b{3'000'000'000, std::nullopt, 6'000'000'000};  // 1 s of CPU in 2 s
   rates.Fill("c1", b);
   EXPECT_EQ(b.usage_nano_cores, 500'000'000u);
@@ -125,7 +127,8 @@ TEST(SummaryTest, TheShapeMetricsServerReads) {
   EXPECT_EQ(sum.at("node").at("network").at("rxBytes"), 1);
   EXPECT_EQ(sum.at("node").at("fs").at("capacityBytes"), 100);
   const bj::object& pod = sum.at("pods").at(0).as_object();
-  EXPECT_EQ(bj::serialize(pod.at("podRef")), R"({"name":"web","namespace":"default","uid":"uid-1"})");
+  EXPECT_EQ(bj::serialize(pod.at("podRef")),
+            R"({"name":"web","namespace":"default","uid":"uid-1"})");
   EXPECT_EQ(pod.at("startTime"), "2023-11-14T22:14:10Z");
   EXPECT_FALSE(pod.at("cpu").as_object().contains("usageNanoCores"));  // unknown: left out
   EXPECT_EQ(pod.at("containers").at(0).at("name"), "app");

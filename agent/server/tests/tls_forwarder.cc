@@ -146,11 +146,12 @@ bool BurstTlsClient::SendRecords(const std::vector<std::string>& pieces) {
   return ok;
 }
 
-std::string BurstTlsClient::ReadUntilClosed(int timeout_millis) {
+std::string BurstTlsClient::ReadUntil(const std::function<bool(const std::string&)>& done,
+                                      int timeout_millis) {
   std::string out;
   char buf[16384];
-  for (;;) {
-    if (SSL_pending(ssl_) == 0) {
+  while (!done(out)) {
+    if (SSL_has_pending(ssl_) == 0) {
       pollfd p{fd_.get(), POLLIN, 0};
       if (::poll(&p, 1, timeout_millis) <= 0) break;
     }

@@ -8,7 +8,9 @@
 #include <openssl/ssl.h>
 
 #include <atomic>
+#include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -53,8 +55,9 @@ class BurstTlsClient {
   bool connected() const { return connected_; }
   // Each piece becomes one TLS record; all of them leave in one send(2).
   bool SendRecords(const std::vector<std::string>& pieces);
-  // Everything until the server closes (or `timeout` passes).
-  std::string ReadUntilClosed(int timeout_millis);
+  // What the server sends, until `done` says enough, it closes or
+  // `timeout_millis` pass without data.
+  std::string ReadUntil(const std::function<bool(const std::string&)>& done, int timeout_millis);
 
  private:
   SSL_CTX* ctx_ = nullptr;

@@ -76,7 +76,9 @@ class TlsRawStream : public RawStream {
   }
   int fd() const override { return stream_.next_layer().native_handle(); }
   bool Pending() const override {
-    return buffer_.size() > 0 || SSL_pending(stream_.native_handle()) > 0;
+    SSL* ssl = stream_.native_handle();
+    return buffer_.size() > 0 || SSL_has_pending(ssl) == 1 ||
+           BIO_ctrl_pending(SSL_get_rbio(ssl)) > 0;
   }
 
  private:
