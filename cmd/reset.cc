@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "agent/cri/cri_client.h"
+#include "cgroups/cgroups.h"
 #include "cmd/flags.h"
 #include "cmd/self_path.h"
 #include "common/file.h"
@@ -66,6 +67,25 @@ Result<std::set<std::string>> RemovePods(agent::CriClient& cri) {
                        "RemoveContainer " + c.id()));
   }
   return log_dirs;
+}
+
+// The pods' cgroup tree below berth's cgroup root (kubepods/...): the
+// runtime removes each container's cgroup, the levels above are left
+// empty. rmdir only ever removes empty cgroups.
+void RemoveKubepods(const std::string& cgroup_root) {
+  Result<cgroups::Layout> layout = cgroups::Detect();
+  if (!layout.ok()) return;
+  cgroups::ResolveOptions options;
+  options.berth_root = cgroup_root;
+  options.cgroups_path = "/kubepods";
+  Result<cgroups::Placement> placement = cgroups::Resolve(*layout, options);
+  if (!placement.ok()) return;
+  for (const auto& [key, dir] : placement->paths) {
+    if (!PathExists(dir)) continue;
+    Command find;
+    find.argv = {"find", dir, "-depth", "-type", "d", "-exec", "rmdir", "{}", ";"};
+    (void)RunCommand(find);
+  }
 }
 
 Status UnmountAndRemove(const std::string& dir) {
@@ -129,6 +149,7 @@ int RunReset(const std::vector<std::string>& args) {
     }
     log_dirs = std::move(*removed);
   }
+  RemoveKubepods(o.cgroup_root);
   for (const std::string& name : log_dirs) {
     Status s = volumes::RemoveTreeOnOneFilesystem(pod_logs_dir, name);
     if (!s.ok()) std::fprintf(stderr, "berth reset: %s\n", s.error().str().c_str());

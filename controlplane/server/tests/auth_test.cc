@@ -104,11 +104,29 @@ TEST_F(AuthTest, NodesReadOnlyTheSecretsTheirPodsReference) {
   ExpectForbidden(As(&n1, verb::delete_, "/api/v1/nodes/n2"), "may only change its own Node");
   ExpectForbidden(As(&n1, verb::post, "/api/v1/nodes", R"({"metadata":{"name":"n3"}})"),
                   "is not allowed to create node \"n3\"");
-  // A node may not make itself a pod that names a secret it wants.
+  // A node may create mirror pods of its own only (NodeRestriction), and
+  // none that name a secret it wants.
   ExpectForbidden(As(&n2, verb::post, "/api/v1/namespaces/default/pods",
                      R"({"metadata":{"name":"steal"},"spec":{"nodeName":"n2","containers":[
                         {"name":"c","image":"i","envFrom":[{"secretRef":{"name":"db"}}]}]}})"),
-                  "cannot create resource \"pods\"");
+                  "node \"n2\" can only create mirror pods");
+  ExpectForbidden(
+      As(&n2, verb::post, "/api/v1/namespaces/default/pods",
+         R"({"metadata":{"name":"steal","annotations":{"kubernetes.io/config.mirror":"h"}},
+             "spec":{"nodeName":"n2","containers":[
+               {"name":"c","image":"i","envFrom":[{"secretRef":{"name":"db"}}]}]}})"),
+      "node \"n2\" can not create pods that reference secrets");
+  ExpectForbidden(
+      As(&n2, verb::post, "/api/v1/namespaces/default/pods",
+         R"({"metadata":{"name":"elsewhere","annotations":{"kubernetes.io/config.mirror":"h"}},
+             "spec":{"nodeName":"n1","containers":[{"name":"c","image":"i"}]}})"),
+      "can only create pods with spec.nodeName set to itself");
+  EXPECT_EQ(
+      As(&n2, verb::post, "/api/v1/namespaces/default/pods",
+         R"({"metadata":{"name":"static-n2","annotations":{"kubernetes.io/config.mirror":"h"}},
+                   "spec":{"nodeName":"n2","containers":[{"name":"c","image":"i"}]}})")
+          .first,
+      201);
   EXPECT_EQ(As(&n1, verb::get, "/api/v1/pods").first, 200);
 }
 

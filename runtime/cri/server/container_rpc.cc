@@ -64,6 +64,9 @@ Result<std::string> RuntimeService::DoCreateContainer(const v1::CreateContainerR
   r.set_id(RandomId());
   r.set_sandbox_id(*sandbox_id);
   *r.mutable_config() = config;
+  // The record lives on disk: values from Secrets must not. The
+  // environment is needed only now, for the bundle (on the run root).
+  r.mutable_config()->clear_envs();
   r.set_image_ref(image.id);
   r.set_image_name(config.image().image());
   r.set_created_at(NowNs());
