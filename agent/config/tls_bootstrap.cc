@@ -351,15 +351,7 @@ Result<std::string> KubeletCsrName(const std::string& key_pem, const std::string
   if (EVP_Digest(stream.data(), stream.size(), digest, &size, EVP_sha512_256(), nullptr) != 1) {
     return Error(Errc::kInternal, "SHA-512/256 digest of the certificate request");
   }
-  // Upstream encodes the digest base64url; berth's apiserver (unlike
-  // upstream's) holds CSR names to DNS subdomain rules, so lowercase hex.
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string name = "node-csr-";
-  for (unsigned int i = 0; i < size; ++i) {
-    name += kHex[digest[i] >> 4];
-    name += kHex[digest[i] & 15];
-  }
-  return name;
+  return "node-csr-" + Base64RawUrl(std::string_view(reinterpret_cast<const char*>(digest), size));
 }
 
 Result<ClientConfig> LoadOrBootstrapClientConfig(const TlsBootstrapOptions& o) {

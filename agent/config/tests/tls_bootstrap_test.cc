@@ -189,12 +189,28 @@ TEST(KubeletCsrNameTest, DependsOnKeySubjectAndUsages) {
   std::string a = KubeletCsrName(key, "system:node:a", {"system:nodes"}, usages).value();
   EXPECT_EQ(a, KubeletCsrName(key, "system:node:a", {"system:nodes"}, usages).value());
   EXPECT_TRUE(a.starts_with("node-csr-"));
-  EXPECT_EQ(a.size(), std::string("node-csr-").size() + 64);  // 32 bytes, hex
+  EXPECT_EQ(a.size(), std::string("node-csr-").size() + 43);  // 32 bytes, base64url
   EXPECT_NE(a, KubeletCsrName(key, "system:node:b", {"system:nodes"}, usages).value());
   EXPECT_NE(a, KubeletCsrName(key, "system:node:a", {"system:nodes"}, {"client auth"}).value());
   EXPECT_NE(a,
             KubeletCsrName(pki::NewSigningKey().value(), "system:node:a", {"system:nodes"}, usages)
                 .value());
+}
+
+// The expected name was computed apart from this code (Python's hashlib
+// SHA-512/256 and base64.urlsafe_b64encode over upstream's digestedName
+// stream) for this fixed key.
+TEST(KubeletCsrNameTest, MatchesUpstreamsDigestedName) {
+  const std::string key =
+      "-----BEGIN EC PRIVATE KEY-----\n"
+      "MHcCAQEEIF5H55nYOdBYOyT5kFeabHiFP0+E5f7f+COnB9/b4FPloAoGCCqGSM49\n"
+      "AwEHoUQDQgAEJ27nkczEulrDUdF/OEjvSNgVf0OkV0+zQjkKxpbQlZ/IrdxpP3EC\n"
+      "7Cvs6Q1fBP9jwn1CKJO08e5Uya0hJsD1fg==\n"
+      "-----END EC PRIVATE KEY-----\n";
+  EXPECT_EQ(
+      KubeletCsrName(key, "system:node:a", {"system:nodes"}, {"digital signature", "client auth"})
+          .value(),
+      "node-csr-VkFi7kMBslxIsXIjdJXrELvg5WaacXnjY3zUWobDzw0");
 }
 
 }  // namespace

@@ -54,6 +54,10 @@ class Kind {
 };
 
 const Kind& GenericKind();
+// Generic, but any name that is a valid path segment: upstream holds RBAC
+// objects (system:node) and CertificateSigningRequests (the kubelet's
+// node-csr-<base64url>) to no other name rule.
+const Kind& PathSegmentNamedKind();
 const Kind& NamespaceKind();
 const Kind& PodKind();
 const Kind& NodeKind();

@@ -126,8 +126,8 @@ std::vector<ResourceType> Build() {
 
   b.group = "certificates.k8s.io";
   {
-    ResourceType& csr =
-        b.Add("certificatesigningrequests", "CertificateSigningRequest", false, {"csr"});
+    ResourceType& csr = b.Add("certificatesigningrequests", "CertificateSigningRequest", false,
+                              {"csr"}, &PathSegmentNamedKind());
     csr.subresources.push_back({"approval", "CertificateSigningRequest", "", "", kStatusVerbs});
     Status(csr);
   }
@@ -142,10 +142,10 @@ std::vector<ResourceType> Build() {
   b.Add("events", "Event", true, {"ev"}, &EventsV1Kind()).storage_prefix = "/events/";
 
   b.group = "rbac.authorization.k8s.io";
-  b.Add("clusterrolebindings", "ClusterRoleBinding", false);
-  b.Add("clusterroles", "ClusterRole", false);
-  b.Add("rolebindings", "RoleBinding", true);
-  b.Add("roles", "Role", true);
+  b.Add("clusterrolebindings", "ClusterRoleBinding", false, {}, &PathSegmentNamedKind());
+  b.Add("clusterroles", "ClusterRole", false, {}, &PathSegmentNamedKind());
+  b.Add("rolebindings", "RoleBinding", true, {}, &PathSegmentNamedKind());
+  b.Add("roles", "Role", true, {}, &PathSegmentNamedKind());
 
   b.group = "storage.k8s.io";
   b.Add("csidrivers", "CSIDriver", false);

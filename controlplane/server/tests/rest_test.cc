@@ -153,6 +153,24 @@ TEST_F(RestTest, BadInputIsRefusedWithFieldPathsAndNothingIsStored) {
   EXPECT_EQ(mismatch.code, 400);
 }
 
+// Upstream holds RBAC objects and CSRs to path-segment names only: the
+// bootstrap roles are system:<...> and kubelets name their CSRs
+// node-csr-<base64url>; other kinds keep DNS rules.
+TEST_F(RestTest, RbacAndCsrNamesNeedOnlyBeValidPathSegments) {
+  Reply role = Do(verb::post, "/apis/rbac.authorization.k8s.io/v1/clusterroles",
+                  R"({"metadata":{"name":"system:test:Reader_1"},"rules":[]})");
+  EXPECT_EQ(role.code, 201) << bj::serialize(role.body);
+  Reply slash = Do(verb::post, "/apis/rbac.authorization.k8s.io/v1/namespaces/default/roles",
+                   R"({"metadata":{"name":"a/b"},"rules":[]})");
+  ASSERT_EQ(slash.code, 422) << bj::serialize(slash.body);
+  EXPECT_EQ(slash.body.at("details").at("causes").at(0).at("field"), "metadata.name");
+  Reply dots = Do(verb::post, "/apis/certificates.k8s.io/v1/certificatesigningrequests",
+                  R"({"metadata":{"name":".."},"spec":{}})");
+  EXPECT_EQ(dots.code, 422) << bj::serialize(dots.body);
+  Reply cm = CreateConfigMap("default", "system:x");
+  EXPECT_EQ(cm.code, 422) << bj::serialize(cm.body);
+}
+
 TEST_F(RestTest, StaleResourceVersionIsAConflictAndSpecChangesBumpGeneration) {
   Reply made = Do(verb::post, "/apis/apps/v1/namespaces/default/deployments",
                   R"({"metadata":{"name":"d"},"spec":{"selector":{"matchLabels":{"a":"b"}},

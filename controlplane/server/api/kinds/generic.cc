@@ -46,6 +46,15 @@ const Kind& GenericKind() {
   return kind;
 }
 
+const Kind& PathSegmentNamedKind() {
+  class PathSegmentNamed : public Kind {
+   public:
+    NameRule name_rule() const override { return NameRule::kPathSegment; }
+  };
+  static const PathSegmentNamed kind;
+  return kind;
+}
+
 namespace {
 
 // "<major><unit>" and, unless zero, "<minor><unit>" after it.
