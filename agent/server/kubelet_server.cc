@@ -242,9 +242,12 @@ Result<std::unique_ptr<KubeletServer>> KubeletServer::Start(KubeletServerOptions
                                                             KubeletServerDeps deps) {
   if (deps.cri == nullptr) return Error(Errc::kInvalidArgument, "kubelet API: no CRI client");
   if (options.node_name.empty()) return Error(Errc::kInvalidArgument, "kubelet API: no node name");
-  FrontOptions front;
-  front.address = options.address;
+  https::ServerOptions front;
+  front.name = "kubelet API";
+  front.bind_address = options.address;
   front.port = options.port;
+  front.max_header_bytes = 1 << 20;               // kubelet's MaxHeaderBytes
+  front.idle_timeout = std::chrono::seconds(90);  // kubelet's IdleTimeout
   front.client_ca_pem = options.client_ca_pem;
   if (options.tls_cert_pem.empty() != options.tls_key_pem.empty()) {
     return Error(Errc::kInvalidArgument,
@@ -266,8 +269,8 @@ Result<std::unique_ptr<KubeletServer>> KubeletServer::Start(KubeletServerOptions
   }
   auto impl = std::make_unique<Impl>(std::move(options), std::move(deps));
   Impl* raw = impl.get();
-  impl->front = BERTH_TRY(
-      HttpsFront::Start(front, [raw](const Request& req, Response& w) { raw->Serve(req, w); }));
+  impl->front = BERTH_TRY(https::HttpsServer::Start(
+      front, [raw](const Request& req, Response& w) { raw->Serve(req, w); }));
   return std::unique_ptr<KubeletServer>(new KubeletServer(std::move(impl)));
 }
 

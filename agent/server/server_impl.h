@@ -47,7 +47,7 @@ struct KubeletServer::Impl {
   kubelet::PodRuntime runtime;
   kubelet::StatsCollector stats;
   kubelet::HttpMetrics http_metrics;
-  std::unique_ptr<kubelet::HttpsFront> front;
+  std::unique_ptr<https::HttpsServer> front;
 };
 
 namespace kubelet {

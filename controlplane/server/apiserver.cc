@@ -172,6 +172,9 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Start(const ApiServerOptions& opti
   s->compactor_ = std::make_unique<Compactor>(*s->store_, options.compaction_interval);
 
   http::ServerOptions https;
+  https.name = "apiserver";
+  https.max_body_bytes = 3 << 20;  // kube-apiserver's limit for a request body
+  https.idle_timeout = std::chrono::seconds(300);
   https.bind_address = options.bind_address;
   https.port = options.secure_port;
   https.cert_pem = s->pki_.serving.cert_pem + s->pki_.ca.cert_pem;

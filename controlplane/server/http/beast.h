@@ -1,17 +1,14 @@
 #pragma once
-// Boost.Asio/Beast with TLS, and the short names the HTTP code uses.
+// Boost.Asio/Beast with TLS under the short names common/https uses.
 
-#include <boost/asio.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
+#include "common/https/beast.h"
 
 namespace berth::controlplane::http {
 
-namespace net = boost::asio;
-namespace ssl = net::ssl;
-namespace beast = boost::beast;
-namespace bhttp = beast::http;
-using tcp = net::ip::tcp;
+namespace net = https::net;
+namespace ssl = https::ssl;
+namespace beast = https::beast;
+namespace bhttp = https::bhttp;
+using https::tcp;
 
 }  // namespace berth::controlplane::http
