@@ -7,7 +7,6 @@
 // /var/lib/cni (libcni's result cache).
 
 #include <gtest/gtest.h>
-#include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -15,6 +14,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+
+#include "common/testing/test_namespaces.h"
 
 namespace {
 
@@ -40,20 +41,9 @@ bool MountTmpfs(const char* dir, bool* created) {
 int main(int argc, char** argv) {
   bool made_cni_dir = false;
   if (::geteuid() == 0) {
-    if (::unshare(CLONE_NEWNET | CLONE_NEWNS) != 0) {
-      std::perror("unshare(CLONE_NEWNET|CLONE_NEWNS)");
-      return 1;
-    }
-    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
-      std::perror("mount --make-rprivate /");
-      return 1;
-    }
+    if (!berth::testing::EnterTestNamespaces()) return 1;
     bool made_run = false;
     if (!MountTmpfs("/run", &made_run) || !MountTmpfs("/var/lib/cni", &made_cni_dir)) return 1;
-    if (std::system("ip link set lo up") != 0) {
-      std::fprintf(stderr, "ip link set lo up failed\n");
-      return 1;
-    }
   }
   ::testing::InitGoogleTest(&argc, argv);
   int result = RUN_ALL_TESTS();

@@ -4,26 +4,12 @@
 // veths, firewall rules and mounts vanish with the test, whatever happens.
 
 #include <gtest/gtest.h>
-#include <sched.h>
-#include <sys/mount.h>
 
-#include <cstdio>
-#include <cstdlib>
+#include "common/testing/test_namespaces.h"
 
 int main(int argc, char** argv) {
   if (::geteuid() == 0) {
-    if (::unshare(CLONE_NEWNET | CLONE_NEWNS) != 0) {
-      std::perror("unshare(CLONE_NEWNET|CLONE_NEWNS)");
-      return 1;
-    }
-    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
-      std::perror("mount --make-rprivate /");
-      return 1;
-    }
-    if (std::system("ip link set lo up") != 0) {
-      std::fprintf(stderr, "ip link set lo up failed\n");
-      return 1;
-    }
+    if (!berth::testing::EnterTestNamespaces()) return 1;
   }
   ::testing::InitGoogleTest(&argc, argv);
   return RUN_ALL_TESTS();

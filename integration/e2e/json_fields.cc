@@ -40,4 +40,15 @@ const bj::value* ContainerStatus(const bj::value& pod, std::string_view name, bo
   return nullptr;
 }
 
+std::string StateOf(const bj::value& container_status) {
+  if (const bj::value* w = Field(container_status, "/state/waiting")) {
+    return "waiting " + StringAt(*w, "/reason");
+  }
+  if (const bj::value* t = Field(container_status, "/state/terminated")) {
+    return "terminated " + StringAt(*t, "/reason") + " " + std::to_string(IntAt(*t, "/exitCode"));
+  }
+  if (Field(container_status, "/state/running") != nullptr) return "running";
+  return "?";
+}
+
 }  // namespace berth::e2e

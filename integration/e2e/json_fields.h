@@ -19,5 +19,8 @@ int64_t IntAt(const bj::value& v, std::string_view pointer);  // -1 when missing
 std::string Condition(const bj::value& object, std::string_view type);
 // status.containerStatuses (or initContainerStatuses) entry for `name`.
 const bj::value* ContainerStatus(const bj::value& pod, std::string_view name, bool init = false);
+// A container status's state as one line: "running", "waiting <reason>" or
+// "terminated <reason> <exitCode>" ("?" when it has none).
+std::string StateOf(const bj::value& container_status);
 
 }  // namespace berth::e2e

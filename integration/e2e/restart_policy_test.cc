@@ -33,17 +33,6 @@ std::string Name(const Case& c) {
   return p + "-exit" + std::to_string(c.exit_code);
 }
 
-std::string StateOf(const bj::value& status) {
-  if (const bj::value* w = Field(status, "/state/waiting")) {
-    return "waiting " + StringAt(*w, "/reason");
-  }
-  if (const bj::value* t = Field(status, "/state/terminated")) {
-    return "terminated " + StringAt(*t, "/reason") + " " + std::to_string(IntAt(*t, "/exitCode"));
-  }
-  if (Field(status, "/state/running") != nullptr) return "running";
-  return "?";
-}
-
 class RestartPolicyTest : public E2eTest {};
 
 TEST_F(RestartPolicyTest, PhasesAndContainerStates) {
