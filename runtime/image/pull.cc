@@ -11,14 +11,21 @@
 namespace berth::image {
 namespace {
 
+// The caller gave up (PullOptions::cancelled).
+Status CheckCancelled(const PullOptions& options) {
+  if (options.cancelled && options.cancelled()) return Error(Errc::kCancelled, "cancelled");
+  return Ok();
+}
+
 // Streams a download into the content store's writer.
 class StoreSink : public registry::BlobSink {
  public:
-  StoreSink(BlobWriter& writer, const Descriptor& layer, PullProgress* progress,
-            const std::atomic<bool>& cancelled)
-      : writer_(writer), layer_(layer), progress_(progress), cancelled_(cancelled) {}
+  StoreSink(BlobWriter& writer, const Descriptor& layer, const PullOptions& options,
+            PullProgress* progress, const std::atomic<bool>& failed)
+      : writer_(writer), layer_(layer), options_(options), progress_(progress), failed_(failed) {}
   Status Write(std::string_view data) override {
-    if (cancelled_) return Error(Errc::kCancelled, "another layer failed");
+    if (failed_) return Error(Errc::kCancelled, "another layer failed");
+    BERTH_TRY(CheckCancelled(options_));
     BERTH_TRY(writer_.Write(data));
     if (progress_) progress_->Layer(layer_, writer_.written(), false);
     return Ok();
@@ -28,16 +35,20 @@ class StoreSink : public registry::BlobSink {
  private:
   BlobWriter& writer_;
   const Descriptor& layer_;
+  const PullOptions& options_;
   PullProgress* progress_;
-  const std::atomic<bool>& cancelled_;
+  const std::atomic<bool>& failed_;
 };
 
+// `progress` null: no progress reports (the config).
 Status FetchToStore(registry::Client& client, const ContentStore& content, const Reference& ref,
-                    const Descriptor& d, PullProgress* progress,
-                    const std::atomic<bool>& cancelled) {
+                    const Descriptor& d, const PullOptions& options, PullProgress* progress,
+                    const std::atomic<bool>& failed) {
+  BERTH_TRY(CheckCancelled(options));
+  // An unfinished writer (cancelled, failed) removes its partial data.
   std::unique_ptr<BlobWriter> writer = BERTH_TRY(content.Begin(d.digest, d.size));
   if (writer) {
-    StoreSink sink(*writer, d, progress, cancelled);
+    StoreSink sink(*writer, d, options, progress, failed);
     BERTH_TRY(client.FetchBlob(ref, d, sink));
     BERTH_TRY(writer->Commit());
   }
@@ -66,12 +77,15 @@ class LayerDownloads {
       workers_.emplace_back([this, &client, &content, &ref, &options] {
         while (true) {
           size_t i = next_++;
-          if (i >= layers_.size() || cancelled_) return;
-          Status s = FetchToStore(client, content, ref, layers_[i], options.progress, cancelled_);
+          if (i >= layers_.size() || failed_) return;
+          // A layer taken is done or fails (cancelled included), so that
+          // Wait(i) always returns.
+          Status s =
+              FetchToStore(client, content, ref, layers_[i], options, options.progress, failed_);
           std::lock_guard<std::mutex> lock(mu_);
           if (!s.ok() && error_.ok()) {
             error_ = std::move(s);
-            cancelled_ = true;
+            failed_ = true;
           }
           done_[i] = true;
           cv_.notify_all();
@@ -80,7 +94,7 @@ class LayerDownloads {
     }
   }
   ~LayerDownloads() {
-    cancelled_ = cancelled_ || next_ < layers_.size();
+    failed_ = failed_ || next_ < layers_.size();
     for (std::thread& t : workers_)
       t.join();
   }
@@ -93,13 +107,13 @@ class LayerDownloads {
     if (!error_.ok()) return error_;
     return Ok();
   }
-  void Cancel() { cancelled_ = true; }
+  void Cancel() { failed_ = true; }
 
  private:
   const std::vector<Descriptor>& layers_;
   std::vector<bool> done_;
   std::atomic<size_t> next_{0};
-  std::atomic<bool> cancelled_{false};
+  std::atomic<bool> failed_{false};  // stop: a layer failed, or the pull ended
   std::mutex mu_;
   std::condition_variable cv_;
   Status error_ = Ok();
@@ -110,18 +124,20 @@ Result<ImageRecord> PullImage(ImageRoot& root, const Reference& ref, const PullO
   const ContentStore& content = root.content();
   registry::Client client(options.client);
   Descriptor top = BERTH_TRY(client.Resolve(ref));
+  BERTH_TRY(CheckCancelled(options));
   std::string doc = BERTH_TRY(FetchDocument(client, content, ref, top));
   Descriptor manifest_desc = top;
   if (media::IsIndex(top.media_type)) {
     Index index = BERTH_TRY(ParseIndex(doc, "index " + top.digest.str()));
     manifest_desc =
         BERTH_TRY(registry::SelectManifest(index, options.platform, "index " + top.digest.str()));
+    BERTH_TRY(CheckCancelled(options));
     doc = BERTH_TRY(FetchDocument(client, content, ref, manifest_desc));
   }
   if (options.progress) options.progress->Resolved(ref, manifest_desc);
   Manifest manifest = BERTH_TRY(ParseManifest(doc, "manifest " + manifest_desc.digest.str()));
   std::atomic<bool> never{false};
-  BERTH_TRY(FetchToStore(client, content, ref, manifest.config, nullptr, never));
+  BERTH_TRY(FetchToStore(client, content, ref, manifest.config, options, nullptr, never));
 
   ImageRecord record;
   record.name = ref.String();
@@ -133,11 +149,15 @@ Result<ImageRecord> PullImage(ImageRoot& root, const Reference& ref, const PullO
   if (options.unpack) {
     // Each layer is applied as soon as it is in the store, while the
     // layers above it still download.
-    BERTH_TRY(root.Unpack(record, options.platform, [&](size_t i) { return downloads.Wait(i); }));
+    BERTH_TRY(root.Unpack(record, options.platform, [&](size_t i) -> Status {
+      BERTH_TRY(CheckCancelled(options));
+      return downloads.Wait(i);
+    }));
   } else {
     for (size_t i = 0; i < manifest.layers.size(); ++i)
       BERTH_TRY(downloads.Wait(i));
   }
+  BERTH_TRY(CheckCancelled(options));
   BERTH_TRY(root.images().Put(record));
   return record;
 }

@@ -6,6 +6,7 @@
 // same image (in one or two processes) download each blob once.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "common/error.h"
@@ -31,6 +32,10 @@ struct PullOptions {
   int parallel = 3;  // concurrent layer downloads
   bool unpack = true;
   PullProgress* progress = nullptr;
+  // Asked between steps and as layer data arrives (from several threads):
+  // true stops the pull with kCancelled. Nothing is recorded then, a blob
+  // being written is dropped, and what completed stays for a later pull.
+  std::function<bool()> cancelled;
 };
 
 Result<ImageRecord> Pull(ImageRoot& root, const Reference& ref, const PullOptions& options);

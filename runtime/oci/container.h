@@ -22,6 +22,9 @@ namespace berth::runtime::oci {
 
 struct RuntimeOptions {
   std::string root = "/run/berth/runc";  // state directory (--root)
+  // Compiled seccomp programs (security::CompileSeccompCached); the '@'
+  // keeps it apart from every container's directory (no id has one).
+  std::string SeccompCacheDir() const { return root + "/@seccomp-cache"; }
   // berth's cgroup root: "" = the cgroup the runtime runs in (see cgroups.h).
   std::string cgroup_root;
 };

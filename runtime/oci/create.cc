@@ -126,7 +126,7 @@ struct Prepared {
   std::optional<security::CompiledSeccomp> seccomp;
 };
 
-Result<Prepared> LoadBundle(const CreateOptions& opts) {
+Result<Prepared> LoadBundle(const RuntimeOptions& rt, const CreateOptions& opts) {
   Prepared p;
   p.bundle = BERTH_TRY(AbsoluteBundle(opts.bundle));
   std::string config = PathJoin(p.bundle, "config.json");
@@ -136,7 +136,8 @@ Result<Prepared> LoadBundle(const CreateOptions& opts) {
   BERTH_TRY(CheckConsoleOptions(*p.spec.process,
                                 opts.console_socket_fd >= 0 ? "fd" : opts.console_socket));
   if (p.spec.linux_config.seccomp) {
-    p.seccomp = BERTH_TRY(security::CompileSeccomp(*p.spec.linux_config.seccomp));
+    p.seccomp = BERTH_TRY(
+        security::CompileSeccompCached(*p.spec.linux_config.seccomp, rt.SeccompCacheDir()));
   }
   return p;
 }
@@ -144,7 +145,7 @@ Result<Prepared> LoadBundle(const CreateOptions& opts) {
 }  // namespace
 
 Result<pid_t> CreateContainer(const RuntimeOptions& rt, const CreateOptions& opts) {
-  Prepared p = BERTH_TRY(LoadBundle(opts));
+  Prepared p = BERTH_TRY(LoadBundle(rt, opts));
   const Spec& spec = p.spec;
   const LinuxConfig& l = spec.linux_config;
 

@@ -72,7 +72,8 @@ Result<int> ExecInContainer(const RuntimeOptions& rt, const ExecOptions& opts) {
   plan.container_id = opts.id;
   plan.preserve_fds = opts.preserve_fds;
   if (spec.linux_config.seccomp) {
-    plan.seccomp = BERTH_TRY(security::CompileSeccomp(*spec.linux_config.seccomp));
+    plan.seccomp =
+        BERTH_TRY(security::CompileSeccompCached(*spec.linux_config.seccomp, rt.SeccompCacheDir()));
   }
   Console console = BERTH_TRY(MakeConsole(opts));
   plan.console_socket_fd =

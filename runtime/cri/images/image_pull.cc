@@ -36,9 +36,11 @@ img::PullOptions ImageService::PullOptionsFor(
 }
 
 Result<std::string> ImageService::Pull(const std::string& image,
-                                       const std::optional<img::registry::AuthConfig>& auth) {
+                                       const std::optional<img::registry::AuthConfig>& auth,
+                                       std::function<bool()> cancelled) {
   img::Reference ref = BERTH_TRY(NormalizeReference(image));
   img::PullOptions options = PullOptionsFor(ref, auth);
+  options.cancelled = std::move(cancelled);
   std::shared_ptr<const ImageMeta> meta;
   {
     // No lock across the transfer: only the GC is kept out.
@@ -58,14 +60,22 @@ Result<std::string> ImageService::Pull(const std::string& image,
   return meta->id;
 }
 
-grpc::Status ImageService::PullImage(grpc::ServerContext* /*context*/,
+grpc::Status ImageService::PullImage(grpc::ServerContext* context,
                                      const v1::PullImageRequest* request,
                                      v1::PullImageResponse* response) {
   std::optional<img::registry::AuthConfig> auth;
   if (request->has_auth()) auth = FromCri(request->auth());
+  // A client that gives up (kubelet cancels the pull of a pod being
+  // deleted; a deadline) stops the download: nobody waits for it.
+  std::function<bool()> cancelled;
+  if (context != nullptr) cancelled = [context] { return context->IsCancelled(); };
   // sandbox_config carries nothing that changes the pull (no platform).
-  Result<std::string> id = Pull(request->image().image(), auth);
+  Result<std::string> id = Pull(request->image().image(), auth, std::move(cancelled));
   if (!id.ok()) {
+    if (id.error().code() == Errc::kCancelled && context != nullptr && context->IsCancelled()) {
+      BLOG(kInfo) << "PullImage " << request->image().image() << ": cancelled by the client";
+      return ToGrpcStatus(id.error());
+    }
     BLOG(kWarn) << "PullImage " << request->image().image() << ": " << id.error().str();
     return ToGrpcStatus(id.error());
   }

@@ -106,9 +106,12 @@ class ImageService final : public ::runtime::v1::ImageService::Service {
                            ::runtime::v1::ImageFsInfoResponse* response) override;
 
   // The RPCs' cores, for in-process callers and tests.
-  // Pulls `image` (a reference); returns the image id.
+  // Pulls `image` (a reference); returns the image id. `cancelled`
+  // (optional) is asked as the pull goes: true stops it with kCancelled,
+  // nothing recorded (img::PullOptions::cancelled).
   Result<std::string> Pull(const std::string& image,
-                           const std::optional<img::registry::AuthConfig>& auth);
+                           const std::optional<img::registry::AuthConfig>& auth,
+                           std::function<bool()> cancelled = nullptr);
   Status Remove(const std::string& image);
   Result<std::vector<::runtime::v1::Image>> List(const std::string& filter);
 

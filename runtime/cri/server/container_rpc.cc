@@ -320,11 +320,8 @@ grpc::Status RuntimeService::ListContainers(grpc::ServerContext*,
                                             const v1::ListContainersRequest* req,
                                             v1::ListContainersResponse* resp) {
   const v1::ContainerFilter& f = req->filter();
-  for (const ContainerRecord& r : store_->Containers()) {
-    if (!f.id().empty() && !r.id().starts_with(f.id())) continue;
-    if (!f.pod_sandbox_id().empty() && !r.sandbox_id().starts_with(f.pod_sandbox_id())) continue;
-    if (f.has_state() && f.state().state() != r.state()) continue;
-    if (!LabelsMatch(r.config().labels(), f.label_selector())) continue;
+  for (const ContainerRecord& r :
+       store_->Containers([&f](const ContainerRecord& r) { return FilterMatches(r, f); })) {
     v1::Container* c = resp->add_containers();
     c->set_id(r.id());
     c->set_pod_sandbox_id(r.sandbox_id());

@@ -67,6 +67,21 @@ bool LabelsMatch(const google::protobuf::Map<std::string, std::string>& have,
   return true;
 }
 
+bool FilterMatches(const SandboxRecord& r, const ::runtime::v1::PodSandboxFilter& f) {
+  if (!f.id().empty() && !r.id().starts_with(f.id())) return false;
+  if (f.has_state() && (f.state().state() == ::runtime::v1::SANDBOX_READY) != r.ready()) {
+    return false;
+  }
+  return LabelsMatch(r.config().labels(), f.label_selector());
+}
+
+bool FilterMatches(const ContainerRecord& r, const ::runtime::v1::ContainerFilter& f) {
+  if (!f.id().empty() && !r.id().starts_with(f.id())) return false;
+  if (!f.pod_sandbox_id().empty() && !r.sandbox_id().starts_with(f.pod_sandbox_id())) return false;
+  if (f.has_state() && f.state().state() != r.state()) return false;
+  return LabelsMatch(r.config().labels(), f.label_selector());
+}
+
 std::string SandboxKey(const ::runtime::v1::PodSandboxMetadata& m) {
   return m.name() + "_" + m.namespace_() + "_" + m.uid() + "_" + std::to_string(m.attempt());
 }
@@ -111,6 +126,26 @@ std::vector<ContainerRecord> RecordStore::Containers() const {
   std::vector<ContainerRecord> out;
   for (auto& [id, r] : containers_)
     out.push_back(r);
+  return out;
+}
+
+std::vector<SandboxRecord> RecordStore::Sandboxes(
+    const std::function<bool(const SandboxRecord&)>& keep) const {
+  std::lock_guard lock(mu_);
+  std::vector<SandboxRecord> out;
+  for (auto& [id, r] : sandboxes_) {
+    if (keep(r)) out.push_back(r);
+  }
+  return out;
+}
+
+std::vector<ContainerRecord> RecordStore::Containers(
+    const std::function<bool(const ContainerRecord&)>& keep) const {
+  std::lock_guard lock(mu_);
+  std::vector<ContainerRecord> out;
+  for (auto& [id, r] : containers_) {
+    if (keep(r)) out.push_back(r);
+  }
   return out;
 }
 

@@ -4,6 +4,7 @@
 // an in-memory copy. The store's mutex guards the maps only; callers
 // serialize operations on one object with its per-object lock (LockObject).
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -32,6 +33,12 @@ class RecordStore {
   std::optional<ContainerRecord> Container(const std::string& id) const;
   std::vector<SandboxRecord> Sandboxes() const;
   std::vector<ContainerRecord> Containers() const;
+  // Copies of only the records `keep` accepts (the List calls: filtering
+  // first spares copying every record). `keep` runs under the store's
+  // lock and must not call back into the store.
+  std::vector<SandboxRecord> Sandboxes(const std::function<bool(const SandboxRecord&)>& keep) const;
+  std::vector<ContainerRecord> Containers(
+      const std::function<bool(const ContainerRecord&)>& keep) const;
   std::vector<ContainerRecord> ContainersOf(const std::string& sandbox_id) const;
   // A unique id by prefix (as crictl accepts); NotFound / InvalidArgument.
   Result<std::string> ResolveSandboxId(const std::string& id_or_prefix) const;
@@ -63,6 +70,10 @@ class RecordStore {
 // Every label of `want` is in `have` with the same value (CRI list filters).
 bool LabelsMatch(const google::protobuf::Map<std::string, std::string>& have,
                  const google::protobuf::Map<std::string, std::string>& want);
+// A record passes a ListPodSandbox / ListContainers filter: id (and
+// sandbox id) by prefix, state, every selector label.
+bool FilterMatches(const SandboxRecord& r, const ::runtime::v1::PodSandboxFilter& f);
+bool FilterMatches(const ContainerRecord& r, const ::runtime::v1::ContainerFilter& f);
 
 // "<name>_<namespace>_<uid>_<attempt>" as kubelet's names are unique.
 std::string SandboxKey(const ::runtime::v1::PodSandboxMetadata& m);

@@ -257,13 +257,8 @@ grpc::Status RuntimeService::ListPodSandbox(grpc::ServerContext*,
                                             const v1::ListPodSandboxRequest* req,
                                             v1::ListPodSandboxResponse* resp) {
   const v1::PodSandboxFilter& f = req->filter();
-  for (const SandboxRecord& r : store_->Sandboxes()) {
-    if (!f.id().empty() && !r.id().starts_with(f.id())) continue;
-    if (f.has_state()) {
-      bool ready = f.state().state() == v1::SANDBOX_READY;
-      if (ready != r.ready()) continue;
-    }
-    if (!LabelsMatch(r.config().labels(), f.label_selector())) continue;
+  for (const SandboxRecord& r :
+       store_->Sandboxes([&f](const SandboxRecord& r) { return FilterMatches(r, f); })) {
     v1::PodSandbox* s = resp->add_items();
     s->set_id(r.id());
     *s->mutable_metadata() = r.config().metadata();

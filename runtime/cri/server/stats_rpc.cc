@@ -99,10 +99,12 @@ grpc::Status RuntimeService::ListContainerStats(grpc::ServerContext*,
                                                 const v1::ListContainerStatsRequest* req,
                                                 v1::ListContainerStatsResponse* resp) {
   const v1::ContainerStatsFilter& f = req->filter();
-  for (const ContainerRecord& r : store_->Containers()) {
-    if (!f.id().empty() && !r.id().starts_with(f.id())) continue;
-    if (!f.pod_sandbox_id().empty() && !r.sandbox_id().starts_with(f.pod_sandbox_id())) continue;
-    if (!LabelsMatch(r.config().labels(), f.label_selector())) continue;
+  auto matches = [&f](const ContainerRecord& r) {
+    return (f.id().empty() || r.id().starts_with(f.id())) &&
+           (f.pod_sandbox_id().empty() || r.sandbox_id().starts_with(f.pod_sandbox_id())) &&
+           LabelsMatch(r.config().labels(), f.label_selector());
+  };
+  for (const ContainerRecord& r : store_->Containers(matches)) {
     Result<v1::ContainerStats> stats = StatsOf(r);
     if (stats.ok()) *resp->add_stats() = std::move(*stats);
   }
@@ -160,9 +162,11 @@ grpc::Status RuntimeService::ListPodSandboxStats(grpc::ServerContext*,
                                                  const v1::ListPodSandboxStatsRequest* req,
                                                  v1::ListPodSandboxStatsResponse* resp) {
   const v1::PodSandboxStatsFilter& f = req->filter();
-  for (const SandboxRecord& s : store_->Sandboxes()) {
-    if (!f.id().empty() && !s.id().starts_with(f.id())) continue;
-    if (!LabelsMatch(s.config().labels(), f.label_selector())) continue;
+  auto matches = [&f](const SandboxRecord& s) {
+    return (f.id().empty() || s.id().starts_with(f.id())) &&
+           LabelsMatch(s.config().labels(), f.label_selector());
+  };
+  for (const SandboxRecord& s : store_->Sandboxes(matches)) {
     Result<v1::PodSandboxStats> stats = PodStatsOf(s);
     if (stats.ok()) *resp->add_stats() = std::move(*stats);
   }

@@ -152,7 +152,9 @@ Status CheckKernelFlag(const std::string& path, const std::string& name, unsigne
                path + ": " + name + " is not supported by the running kernel");
 }
 
-Result<unsigned int> KernelFlags(const SeccompProfile& profile, bool uses_notify) {
+}  // namespace
+
+Result<unsigned int> SeccompKernelFlags(const SeccompProfile& profile, bool uses_notify) {
   unsigned int flags = uses_notify ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0;
   for (size_t i = 0; i < profile.flags.size(); ++i) {
     const std::string& name = profile.flags[i];
@@ -177,8 +179,6 @@ Result<unsigned int> KernelFlags(const SeccompProfile& profile, bool uses_notify
   BERTH_TRY(CheckKernelFlag("linux.seccomp.flags", "this flag combination", flags));
   return flags;
 }
-
-}  // namespace
 
 Result<CompiledSeccomp> CompileSeccomp(const SeccompProfile& profile) {
   CompiledSeccomp out;
@@ -205,7 +205,7 @@ Result<CompiledSeccomp> CompileSeccomp(const SeccompProfile& profile) {
                  "linux.seccomp: filter of " + std::to_string(out.program.size()) +
                      " instructions exceeds the kernel's limit of " + std::to_string(BPF_MAXINSNS));
   }
-  out.flags = BERTH_TRY(KernelFlags(profile, out.uses_notify));
+  out.flags = BERTH_TRY(SeccompKernelFlags(profile, out.uses_notify));
   return out;
 }
 

@@ -3,6 +3,9 @@
 
 #include <linux/seccomp.h>
 
+#include "common/error.h"
+#include "runtime/oci/security/seccomp.h"
+
 // Linux 5.19; Debian 12's headers have it, older ones may not.
 #ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
 #define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
@@ -14,5 +17,9 @@ namespace berth::runtime::security {
 // `flags`: probed with a NULL program, which a kernel that knows every bit
 // answers with EFAULT (libseccomp probes the same way). Installs nothing.
 bool KernelAcceptsSeccompFlags(unsigned int flags);
+
+// The seccomp(2) flags for `profile` (NEW_LISTENER when `uses_notify`),
+// each checked against the running kernel; errors name the flag's field.
+Result<unsigned int> SeccompKernelFlags(const SeccompProfile& profile, bool uses_notify);
 
 }  // namespace berth::runtime::security
