@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cmd/agent_flags.h"
+#include "cmd/malloc_arenas.h"
 #include "cmd/signals_wait.h"
 #include "common/log.h"
 
@@ -38,6 +39,7 @@ int RunAgent(const std::vector<std::string>& args) {
     return 2;
   }
   ::signal(SIGPIPE, SIG_IGN);
+  LimitMallocArenas();
   StopSignals stop;
   Result<std::unique_ptr<agent::Kubelet>> kubelet = agent::Kubelet::Start(o);
   if (!kubelet.ok()) {

@@ -12,6 +12,7 @@
 #include "agent/node/node_addresses.h"
 #include "cmd/agent_flags.h"
 #include "cmd/control_plane.h"
+#include "cmd/malloc_arenas.h"
 #include "cmd/signals_wait.h"
 #include "common/file.h"
 #include "common/log.h"
@@ -92,6 +93,7 @@ int RunUp(const std::vector<std::string>& args) {
     return 1;
   }
   ::signal(SIGPIPE, SIG_IGN);
+  LimitMallocArenas();
   StopSignals stop;
   Result<std::unique_ptr<ControlPlane>> cp = ControlPlane::Start(cp_options);
   if (!cp.ok()) {

@@ -33,21 +33,59 @@ ApiSources::Getter ApiSources::SecretGetter() {
   };
 }
 
-std::vector<bj::object> ApiSources::ServicesFor(const std::string& ns) {
+ApiSources::~ApiSources() {
+  StopServices();
+}
+
+void ApiSources::StartServices() {
+  if (service_informer_) return;
+  controlplane::client::InformerHandlers handlers;
+  handlers.added = [this](const bj::object& s) { ServiceSeen(s); };
+  handlers.updated = [this](const bj::object&, const bj::object& s) { ServiceSeen(s); };
+  handlers.deleted = [this](const bj::object& s) { ServiceGone(s); };
+  // Headless Services give no variables: kubelet does not watch them
+  // (fieldSelector spec.clusterIP!=None).
+  service_informer_ = std::make_unique<controlplane::client::Informer>(
+      api_, "/api/v1/services?fieldSelector=spec.clusterIP%21%3DNone", std::move(handlers));
+  service_informer_->Start();
+}
+
+void ApiSources::StopServices() {
+  if (service_informer_) service_informer_->Stop();
+}
+
+bool ApiSources::ServicesSynced() const {
+  return service_informer_ && service_informer_->Synced();
+}
+
+void ApiSources::ServiceSeen(const bj::object& service) {
+  std::string ns = StringAt(service, {"metadata", "namespace"});
+  std::string name = StringAt(service, {"metadata", "name"});
+  std::lock_guard lock(services_mu_);
+  services_[ns][name] = service;
+}
+
+void ApiSources::ServiceGone(const bj::object& service) {
+  std::string ns = StringAt(service, {"metadata", "namespace"});
+  std::string name = StringAt(service, {"metadata", "name"});
+  std::lock_guard lock(services_mu_);
+  auto it = services_.find(ns);
+  if (it == services_.end()) return;
+  it->second.erase(name);
+  if (it->second.empty()) services_.erase(it);
+}
+
+std::vector<bj::object> ApiSources::ServicesFor(const std::string& ns) const {
   std::vector<bj::object> out;
-  for (const std::string& from : {ns, std::string("default")}) {
-    std::string target = "/api/v1/namespaces/" + from + "/services";
-    Result<controlplane::client::ApiResponse> r = api_.Do("GET", target);
-    if (!r.ok() || r->status != 200) continue;
-    bj::value v = r->Json();
-    const bj::value* items = v.is_object() ? v.get_object().if_contains("items") : nullptr;
-    if (items == nullptr || !items->is_array()) continue;
-    for (const bj::value& s : items->get_array()) {
-      if (!s.is_object()) continue;
-      if (from != ns && StringAt(s.get_object(), {"metadata", "name"}) != "kubernetes") continue;
-      out.push_back(s.get_object());
+  std::lock_guard lock(services_mu_);
+  if (auto it = services_.find(ns); it != services_.end()) {
+    for (const auto& [name, service] : it->second)
+      out.push_back(service);
+  }
+  if (ns != "default") {
+    if (auto it = services_.find("default"); it != services_.end()) {
+      if (auto k = it->second.find("kubernetes"); k != it->second.end()) out.push_back(k->second);
     }
-    if (from == ns && ns == "default") break;
   }
   return out;
 }

@@ -5,6 +5,7 @@
 #include "agent/kubelet/api_sources.h"
 #include "agent/node/node_addresses.h"
 #include "agent/node/node_agent.h"
+#include "agent/pods/pod_cgroups.h"
 #include "agent/pods/pod_manager.h"
 #include "agent/probes/prober_manager.h"
 #include "agent/server/kubelet_server.h"
@@ -38,6 +39,7 @@ struct Kubelet::Parts {
   std::unique_ptr<volumes::VolumeManager> volumes;
   std::unique_ptr<ImagePuller> images;
   PodOptions pod_options;
+  std::unique_ptr<PodCgroups> cgroups;
   std::unique_ptr<PodManager> pods;
   std::unique_ptr<ProberManager> probers;
   std::unique_ptr<KubeletServer> server;
@@ -134,6 +136,7 @@ Result<std::unique_ptr<Kubelet>> Kubelet::Start(AgentOptions options) {
 
   NodeAgent* node_agent = p->node.get();
   p->sources = std::make_unique<ApiSources>(*p->api);
+  p->sources->StartServices();
   volumes::Sources volume_sources = p->sources->ForVolumes();
   volume_sources.node = AllocatableOf(node_agent->Allocatable());
   p->volumes = std::make_unique<volumes::VolumeManager>(o.root_dir, volume_sources);
@@ -161,12 +164,30 @@ Result<std::unique_ptr<Kubelet>> Kubelet::Start(AgentOptions options) {
   deps.images = p->images.get();
   deps.volumes = p->volumes.get();
   deps.runtime_name = runtime_name;
+  // The pods' cgroups under the root the runtime resolves cgroup parents
+  // against: berth's own runtime here has this process's --cgroup-root; runc
+  // behind a remote runtime puts a relative cgroupRoot below its own cgroup
+  // (the agent's, as they run side by side) and an absolute one at the
+  // host's root, which the agent does not write to.
+  if (!o.container_runtime_endpoint.empty() && po.cgroup_root.starts_with('/')) {
+    BLOG(kWarn) << "pod and QoS cgroups are left to the runtime: over a remote runtime the "
+                   "agent makes them only for a relative cgroupRoot (not \""
+                << po.cgroup_root << "\")";
+  } else {
+    PodCgroupsOptions co;
+    co.layout = BERTH_TRY(cgroups::Detect());
+    co.berth_root = o.container_runtime_endpoint.empty() ? o.runtime.cgroup_root : "";
+    co.cgroup_root = po.cgroup_root;
+    p->cgroups = std::make_unique<PodCgroups>(std::move(co));
+    deps.cgroups = p->cgroups.get();
+  }
   deps.host_ips = [node_agent] { return node_agent->NodeIPs(); };
   deps.allocatable = [node_agent] { return AllocatableOf(node_agent->Allocatable()); };
   deps.config_map = p->sources->ConfigMapGetter();
   deps.secret = p->sources->SecretGetter();
   ApiSources* sources = p->sources.get();
   deps.services = [sources](const std::string& ns) { return sources->ServicesFor(ns); };
+  deps.services_synced = [sources] { return sources->ServicesSynced(); };
   // The prober reports to the pod manager, which exists only after it:
   // the callback goes through the Parts, filled in just below.
   Parts* parts = p.get();
@@ -224,6 +245,7 @@ void Kubelet::Stop() {
   if (parts_->server) parts_->server->Stop();
   if (parts_->pods) parts_->pods->Stop();
   parts_->probers.reset();
+  if (parts_->sources) parts_->sources->StopServices();
   if (parts_->node) parts_->node->Stop();
   if (parts_->events) parts_->events->Flush();
   if (parts_->runtime) parts_->runtime->Shutdown();

@@ -1,6 +1,8 @@
 #include "agent/pods/image_puller.h"
 
 #include <chrono>
+#include <optional>
+#include <utility>
 
 #include "agent/pods/pod_spec.h"
 #include "common/base64.h"
@@ -54,7 +56,38 @@ std::vector<v1::AuthConfig> AuthsFor(const bj::object& secret, const std::string
   return out;
 }
 
+// The reason upstream's event gives: the gRPC status of a call whose
+// context was cancelled, as Go prints it.
+constexpr char kPullCancelled[] = "rpc error: code = Canceled desc = context canceled";
+
 }  // namespace
+
+void PullCancellation::Cancel() {
+  std::lock_guard lock(mu_);
+  if (cancelled_.exchange(true)) return;
+  for (auto& [id, fn] : hooks_)
+    fn();
+}
+
+PullCancellation::Hook PullCancellation::OnCancel(std::function<void()> fn) {
+  std::lock_guard lock(mu_);
+  if (cancelled_) {
+    fn();
+    return {};
+  }
+  uint64_t id = next_id_++;
+  hooks_.emplace(id, std::move(fn));
+  return {this, id};
+}
+
+PullCancellation::Hook::Hook(Hook&& other) noexcept
+    : owner_(std::exchange(other.owner_, nullptr)), id_(other.id_) {}
+
+PullCancellation::Hook::~Hook() {
+  if (owner_ == nullptr) return;
+  std::lock_guard lock(owner_->mu_);
+  owner_->hooks_.erase(id_);
+}
 
 std::string RegistryHost(const std::string& image) {
   size_t slash = image.find('/');
@@ -91,7 +124,8 @@ Result<std::string> ImagePuller::Present(const std::string& image) {
   return resp.has_image() ? resp.image().id() : std::string();
 }
 
-Result<std::string> ImagePuller::EnsureImage(const bj::object& pod, const bj::object& container) {
+Result<std::string> ImagePuller::EnsureImage(const bj::object& pod, const bj::object& container,
+                                             PullCancellation* cancel) {
   std::string image = StringAt(container, {"image"});
   std::string name = StringAt(container, {"name"});
   if (image.empty()) {
@@ -115,14 +149,57 @@ Result<std::string> ImagePuller::EnsureImage(const bj::object& pod, const bj::ob
       return Error(Errc::kFailedPrecondition, msg);
     }
   }
-  return Pull(pod, image);
+  return Pull(pod, image, cancel);
 }
 
-Result<std::string> ImagePuller::Pull(const bj::object& pod, const std::string& image) {
+bool ImagePuller::TakeTurn(PullCancellation* cancel) {
+  // Declared before the lock: released after it, so a Cancel() running the
+  // hook never waits for turn_mu_ while this thread holds it and waits for
+  // the hook's lock.
+  std::optional<PullCancellation::Hook> wake;
+  if (cancel != nullptr) {
+    wake.emplace(cancel->OnCancel([this] {
+      std::lock_guard lock(turn_mu_);
+      turn_cv_.notify_all();
+    }));
+  }
+  std::unique_lock lock(turn_mu_);
+  turn_cv_.wait(lock, [&] { return !pulling_ || (cancel != nullptr && cancel->cancelled()); });
+  if (cancel != nullptr && cancel->cancelled()) return false;
+  pulling_ = true;
+  return true;
+}
+
+void ImagePuller::EndTurn() {
+  {
+    std::lock_guard lock(turn_mu_);
+    pulling_ = false;
+  }
+  turn_cv_.notify_all();
+}
+
+Status ImagePuller::CallPullImage(const v1::PullImageRequest& req, v1::PullImageResponse* resp,
+                                  PullCancellation* cancel) {
+  std::string what = "PullImage " + req.image().image();
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(10));
+  // After ctx: the hook goes first, so TryCancel never sees a dead context.
+  std::optional<PullCancellation::Hook> abort;
+  if (cancel != nullptr) {
+    abort.emplace(cancel->OnCancel([&ctx] { ctx.TryCancel(); }));
+    if (cancel->cancelled()) return Error(Errc::kCancelled, what + ": context canceled");
+  }
+  grpc::Status s = cri_.images().PullImage(&ctx, req, resp);
+  if (s.ok()) return Ok();
+  if (cancel != nullptr && cancel->cancelled()) {
+    return Error(Errc::kCancelled, what + ": context canceled");
+  }
+  return CriClient::FromGrpc(s, what);
+}
+
+Result<std::string> ImagePuller::Pull(const bj::object& pod, const std::string& image,
+                                      PullCancellation* cancel) {
   auto waited_from = std::chrono::steady_clock::now();
-  std::unique_lock<std::mutex> serial(pull_mu_, std::defer_lock);
-  if (serialize_) serial.lock();
-  auto started = std::chrono::steady_clock::now();
   auto record = [&](const std::string& type, const std::string& reason, const std::string& msg) {
     if (events_ == nullptr) return;
     for (const bj::value& c : Containers(pod)) {
@@ -133,7 +210,15 @@ Result<std::string> ImagePuller::Pull(const bj::object& pod, const std::string& 
     }
     events_->Record(PodRef(pod), type, reason, msg);
   };
+  // As upstream: Pulling before waiting for the turn; a cancelled pull
+  // fails once, with the reason a cancelled context gives.
   record("Normal", "Pulling", "Pulling image \"" + image + "\"");
+  auto cancelled = [&] {
+    record("Warning", "Failed", "Failed to pull image \"" + image + "\": " + kPullCancelled);
+    return Error(Errc::kCancelled, "PullImage " + image + ": context canceled");
+  };
+  if (serialize_ && !TakeTurn(cancel)) return cancelled();
+  auto started = std::chrono::steady_clock::now();
   std::vector<v1::AuthConfig> auths;
   std::string host = RegistryHost(image);
   if (const bj::value* secrets = ValueAt(pod, {"spec", "imagePullSecrets"});
@@ -156,9 +241,9 @@ Result<std::string> ImagePuller::Pull(const bj::object& pod, const std::string& 
     req.mutable_image()->set_image(image);
     if (!auth.username().empty() || !auth.auth().empty()) *req.mutable_auth() = auth;
     v1::PullImageResponse resp;
-    Status pulled = cri_.Call(&v1::ImageService::Stub::PullImage, req, &resp, "PullImage " + image,
-                              std::chrono::minutes(10));
+    Status pulled = CallPullImage(req, &resp, cancel);
     if (pulled.ok()) {
+      if (serialize_) EndTurn();
       auto now = std::chrono::steady_clock::now();
       record("Normal", "Pulled",
              "Successfully pulled image \"" + image + "\" in " + Seconds(now - started) + " (" +
@@ -166,6 +251,11 @@ Result<std::string> ImagePuller::Pull(const bj::object& pod, const std::string& 
       return resp.image_ref();
     }
     last = pulled.error();
+    if (cancel != nullptr && cancel->cancelled()) break;
+  }
+  if (serialize_) EndTurn();
+  if (last.code() == Errc::kCancelled && cancel != nullptr && cancel->cancelled()) {
+    return cancelled();
   }
   record("Warning", "Failed", "Failed to pull image \"" + image + "\": " + last.str());
   return last;

@@ -22,6 +22,7 @@ class VolumeManager;
 namespace berth::agent {
 
 class ProberManager;
+class PodCgroups;
 
 struct PodDeps {
   const PodOptions* options = nullptr;
@@ -31,6 +32,8 @@ struct PodDeps {
   ImagePuller* images = nullptr;
   volumes::VolumeManager* volumes = nullptr;
   ProberManager* probers = nullptr;
+  // The QoS tree and the pods' cgroups; null: left to the runtime.
+  PodCgroups* cgroups = nullptr;
   std::string runtime_name = "berth";  // containerID prefix, from CRI Version
   std::function<std::vector<std::string>()> host_ips;
   std::function<volumes::NodeAllocatable()> allocatable;
@@ -38,6 +41,8 @@ struct PodDeps {
       config_map, secret;
   // Services for the link variables (the pod's namespace and default).
   std::function<std::vector<boost::json::object>(const std::string& ns)> services;
+  // Whether `services` has read the Services at least once; null: always.
+  std::function<bool()> services_synced;
   // Admission of a pod not yet started: "" or a rejection (reason, message).
   std::function<std::pair<std::string, std::string>(const boost::json::object& pod)> admit;
 };

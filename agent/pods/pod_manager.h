@@ -47,6 +47,10 @@ class PodManager {
   void Relist(std::map<std::string, std::string>& seen);
   void CleanupOrphans();
   void RefreshVolumes();
+  // Once a second: the timers of workers whose threads went idle; when
+  // every worker has gone idle after some were busy, ReleaseFreeHeap.
+  void WakeDueWorkers();
+  void ReleaseFreeHeap();
   // Static pods: reads the manifests, starts and stops their workers and
   // keeps one mirror pod in the API for each.
   void SyncStaticPods();
@@ -67,7 +71,7 @@ class PodManager {
   std::condition_variable wait_cv_;
   std::unique_ptr<grpc::ClientContext> events_call_;
   std::mutex events_mu_;
-  std::thread runtime_thread_, volume_thread_;
+  std::thread runtime_thread_, volume_thread_, timer_thread_;
 };
 
 }  // namespace berth::agent

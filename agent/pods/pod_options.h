@@ -20,6 +20,9 @@ struct PodOptions {
   std::string cgroup_root = "/";
   bool serialize_image_pulls = true;
   std::chrono::seconds sync_frequency{60};
+  // A pod worker's thread goes after this long with nothing to do (an idle
+  // pod holds no thread); the next update, event or timer starts another.
+  std::chrono::milliseconds worker_idle{1000};
   // CrashLoopBackOff and image pull backoff: 10 s doubling to 5 min.
   std::chrono::milliseconds backoff_initial{10'000};
   std::chrono::milliseconds backoff_max{300'000};

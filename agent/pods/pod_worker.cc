@@ -8,6 +8,7 @@
 
 #include "agent/container/environment.h"
 #include "agent/pods/container_config.h"
+#include "agent/pods/pod_cgroups.h"
 #include "agent/pods/pod_spec.h"
 #include "agent/pods/sandbox_config.h"
 #include "agent/pods/static_pods.h"
@@ -53,24 +54,55 @@ bool PolicyRestarts(const std::string& policy, int exit_code) {
 
 PodWorker::PodWorker(PodDeps& deps, bj::object pod)
     : deps_(deps), pod_(std::move(pod)), uid_(IdOf(pod_).uid), wake_at_(Clock::now()) {
-  thread_ = std::thread([this] { Run(); });
+  std::lock_guard lock(mu_);
+  StartThreadLocked();
 }
 
 PodWorker::~PodWorker() {
+  std::thread thread;
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
+    thread = std::move(thread_);
   }
+  pull_cancel_.Cancel();
   cv_.notify_all();
-  thread_.join();
+  if (thread.joinable()) thread.join();
+}
+
+void PodWorker::StartThreadLocked() {
+  if (running_ || stopping_ || done_) return;
+  // A parked thread has left Run (and mu_) already: this join is short.
+  if (thread_.joinable()) thread_.join();
+  running_ = true;
+  thread_ = std::thread([this] { Run(); });
+}
+
+bool PodWorker::Busy() const {
+  std::lock_guard lock(mu_);
+  return running_;
+}
+
+void PodWorker::WakeIfDue() {
+  std::lock_guard lock(mu_);
+  // wake_at_ belongs to the worker's thread; with none running it rests.
+  if (!running_ && Clock::now() >= wake_at_) StartThreadLocked();
 }
 
 void PodWorker::Update(bj::object pod) {
+  bool terminating = BeingDeleted(pod);
   {
     std::lock_guard lock(mu_);
+    if (ResourceVersionOlder(pod, pod_)) return;  // its newer self is here already
+    bool sync = UpdateNeedsSync(pod_, pod, own_status_.empty() ? nullptr : &own_status_);
     pod_ = std::move(pod);
-    pending_ = true;
+    if (sync) {
+      pending_ = true;
+      StartThreadLocked();
+    }
   }
+  // Upstream cancels the running sync when the pod becomes terminating.
+  if (terminating) pull_cancel_.Cancel();
   cv_.notify_all();
 }
 
@@ -79,7 +111,9 @@ void PodWorker::Removed() {
     std::lock_guard lock(mu_);
     removed_ = true;
     pending_ = true;
+    StartThreadLocked();
   }
+  pull_cancel_.Cancel();
   cv_.notify_all();
 }
 
@@ -87,6 +121,7 @@ void PodWorker::Poke() {
   {
     std::lock_guard lock(mu_);
     pending_ = true;
+    StartThreadLocked();
   }
   cv_.notify_all();
 }
@@ -96,6 +131,7 @@ void PodWorker::KillForProbe(const std::string& container, const std::string& me
     std::lock_guard lock(mu_);
     probe_kills_[container] = message;
     pending_ = true;
+    StartThreadLocked();
   }
   cv_.notify_all();
 }
@@ -117,14 +153,22 @@ void PodWorker::WakeIn(Clock::duration d) {
 void PodWorker::Run() {
   std::unique_lock lock(mu_);
   while (!stopping_ && !done_) {
-    cv_.wait_until(lock, wake_at_, [&] { return stopping_ || pending_; });
+    Clock::time_point idle_until = Clock::now() + deps_.options->worker_idle;
+    bool woken =
+        cv_.wait_until(lock, std::min(wake_at_, idle_until), [&] { return stopping_ || pending_; });
     if (stopping_) break;
+    if (!woken && wake_at_ > Clock::now()) {
+      // Idle, and the next timer is a while off: the thread goes; a Poke,
+      // an update or the manager's WakeIfDue starts another.
+      break;
+    }
     pending_ = false;
     wake_at_ = Clock::now() + deps_.options->sync_frequency;
     lock.unlock();
     Sync();
     lock.lock();
   }
+  running_ = false;
 }
 
 void PodWorker::Event(const bj::object& pod, const std::string& container, const std::string& type,
@@ -143,11 +187,18 @@ void PodWorker::Sync() {
     removed = removed_;
   }
   Result<RuntimePod> rt = InspectPod(*deps_.cri, uid_);
-  Status s = !rt.ok()                       ? Status(rt.error())
-             : removed || BeingDeleted(pod) ? Terminate(pod, *rt, removed)
-                                            : SyncRunning(pod, *rt);
+  bool terminating = removed || BeingDeleted(pod);
+  Status s = !rt.ok()      ? Status(rt.error())
+             : terminating ? Terminate(pod, *rt, removed)
+                           : SyncRunning(pod, *rt);
   if (s.ok()) {
     retry_ = {};
+    return;
+  }
+  if (!terminating && s.error().code() == Errc::kCancelled && pull_cancel_.cancelled()) {
+    // The pod started terminating mid-sync; the next sync terminates it.
+    BLOG(kInfo) << "pod " << IdOf(pod).namespace_ << "/" << IdOf(pod).name << ": "
+                << s.error().str();
     return;
   }
   retry_ = retry_ == Clock::duration{} ? Clock::duration(kRetryMin)
@@ -318,6 +369,12 @@ Status PodWorker::SyncRunning(const bj::object& pod, RuntimePod& rt) {
 }
 
 Status PodWorker::EnsureSandbox(const bj::object& pod, RuntimePod& rt) {
+  // Upstream SyncPod: the QoS and pod cgroups before the sandbox.
+  if (Status made = deps_.cgroups ? deps_.cgroups->EnsurePod(pod) : Ok(); !made.ok()) {
+    Event(pod, "", "Warning", "FailedCreatePodContainer",
+          "unable to ensure pod container exists: " + made.error().str());
+    return made;
+  }
   if (rt.SandboxReady()) return Ok();
   uint32_t attempt = 0;
   if (const v1::PodSandboxStatus* old = rt.Sandbox()) {
@@ -381,6 +438,10 @@ Status PodWorker::StartContainer(const bj::object& pod, const RuntimePod& rt,
                                  const bj::object& spec, uint32_t attempt) {
   std::string name = StringAt(spec, {"name"});
   std::string image = StringAt(spec, {"image"});
+  // A terminating pod starts nothing more.
+  if (pull_cancel_.cancelled()) {
+    return Error(Errc::kCancelled, "container " + name + ": not started, the pod is terminating");
+  }
   // Image pull, with its own backoff (ImagePullBackOff).
   Backoff& pb = pull_backoff_[name];
   if (pb.delay != Clock::duration{} &&
@@ -392,7 +453,10 @@ Status PodWorker::StartContainer(const bj::object& pod, const RuntimePod& rt,
     WakeIn(pb.delay - std::chrono::nanoseconds(NowUnixNanos() - pb.last_finished_at));
     return Ok();
   }
-  Result<std::string> image_ref = deps_.images->EnsureImage(pod, spec);
+  Result<std::string> image_ref = deps_.images->EnsureImage(pod, spec, &pull_cancel_);
+  if (!image_ref.ok() && image_ref.error().code() == Errc::kCancelled && pull_cancel_.cancelled()) {
+    return image_ref.error();  // no ErrImagePull, no backoff: the pod is going
+  }
   if (!image_ref.ok()) {
     bool never = image_ref.error().code() == Errc::kFailedPrecondition;
     waiting_[name] = {never ? "ErrImageNeverPull" : "ErrImagePull", image_ref.error().message()};
@@ -413,6 +477,16 @@ Status PodWorker::StartContainer(const bj::object& pod, const RuntimePod& rt,
   if (deps_.allocatable) env_ctx.node = deps_.allocatable();
   env_ctx.config_map = deps_.config_map;
   env_ctx.secret = deps_.secret;
+  // Upstream makeEnvironmentVariables: an API pod waits for the Service
+  // informer's first list, or it would miss KUBERNETES_SERVICE_HOST.
+  if (deps_.services_synced && !IsStaticPod(pod) && !deps_.services_synced()) {
+    std::string message = "services have not yet been read at least once, cannot construct envvars";
+    if (waiting_[name].message != message)
+      Event(pod, name, "Warning", "Failed", "Error: " + message);
+    waiting_[name] = {"CreateContainerConfigError", message};
+    WakeIn(1s);
+    return Ok();
+  }
   if (deps_.services) env_ctx.services = deps_.services(IdOf(pod).namespace_);
   // The downward API reads status.podIP(s) and hostIP(s) from the object.
   bj::object pod_with_ips = pod;
@@ -625,6 +699,7 @@ Status PodWorker::Cleanup(const RuntimePod& rt) {
     BERTH_TRY(deps_.cri->Call(&v1::RuntimeService::Stub::RemovePodSandbox, req, &resp,
                               "RemovePodSandbox " + sandbox.id()));
   }
+  if (deps_.cgroups != nullptr) BERTH_TRY(deps_.cgroups->RemovePod(uid_));
   return deps_.volumes->TearDown(uid_);
 }
 
@@ -687,14 +762,54 @@ Status PodWorker::WriteStatus(const bj::object& pod, const RuntimePod& rt, bool 
   bj::value now = r->Json();
   if (now.is_object()) {
     std::lock_guard lock(mu_);
-    if (StringAt(now.get_object(), {"metadata", "uid"}) == uid_) {
-      std::string rv_now = StringAt(now.get_object(), {"metadata", "resourceVersion"});
-      std::string rv_have = StringAt(pod_, {"metadata", "resourceVersion"});
-      if (rv_have.size() < rv_now.size() || (rv_have.size() == rv_now.size() && rv_have < rv_now))
-        pod_ = now.get_object();
+    // The watch brings this status back (for a static pod, on its mirror):
+    // that echo needs no sync.
+    if (const bj::value* written = now.get_object().if_contains("status");
+        written != nullptr && written->is_object()) {
+      own_status_ = written->get_object();
+    }
+    if (StringAt(now.get_object(), {"metadata", "uid"}) == uid_ &&
+        (StringAt(pod_, {"metadata", "resourceVersion"}).empty() ||
+         ResourceVersionOlder(pod_, now.get_object()))) {
+      pod_ = now.get_object();
     }
   }
   return Ok();
+}
+
+namespace {
+
+// The object without what changes on every write of it.
+bj::object WithoutStatusAndVersion(bj::object pod) {
+  pod.erase("status");
+  if (bj::value* meta = pod.if_contains("metadata"); meta != nullptr && meta->is_object()) {
+    meta->get_object().erase("resourceVersion");
+    meta->get_object().erase("managedFields");
+  }
+  return pod;
+}
+
+}  // namespace
+
+bool ResourceVersionOlder(const bj::object& a, const bj::object& b) {
+  // Decimal revisions (etcd's, berth's): shorter is older.
+  std::string rv_a = StringAt(a, {"metadata", "resourceVersion"});
+  std::string rv_b = StringAt(b, {"metadata", "resourceVersion"});
+  if (rv_a.empty() || rv_b.empty()) return false;
+  return rv_a.size() < rv_b.size() || (rv_a.size() == rv_b.size() && rv_a < rv_b);
+}
+
+bool UpdateNeedsSync(const bj::object& have, const bj::object& now, const bj::object* own_status) {
+  if (WithoutStatusAndVersion(have) != WithoutStatusAndVersion(now)) return true;
+  const bj::value* status = now.if_contains("status");
+  const bj::value* had = have.if_contains("status");
+  if (status == nullptr || had == nullptr) return status != had;
+  if (*status == *had) return false;
+  if (own_status != nullptr && status->is_object() && status->get_object() == *own_status)
+    return false;
+  // Someone else changed the status (a readiness gate's condition, say):
+  // the agent, its source of truth, looks again.
+  return true;
 }
 
 }  // namespace berth::agent

@@ -1,6 +1,8 @@
 #pragma once
 // One pod's worker: a thread that brings the runtime in line with the pod
-// object (kubelet's podWorkers + SyncPod). It wakes on a new object from
+// object (kubelet's podWorkers + SyncPod); the thread goes when the worker
+// has been idle a while and comes back when there is work (100 running pods
+// need no 100 waiting threads). It wakes on a new object from
 // the API, a runtime event, a probe result or a timer (backoff, resync),
 // inspects the runtime afresh each time, takes the steps still missing
 // (admission, volumes, sandbox, init containers in order, sidecars,
@@ -23,6 +25,17 @@
 
 namespace berth::agent {
 
+// Whether `now`, the pod's object from the API, asks `have`'s worker to
+// sync. As upstream's pod config: a change of spec or metadata (labels,
+// annotations, deletion) does; a change of status alone only when it is
+// not the status the agent wrote (`own_status`, null when none), which the
+// watch echoes after each PATCH.
+bool UpdateNeedsSync(const boost::json::object& have, const boost::json::object& now,
+                     const boost::json::object* own_status);
+// `a`'s metadata.resourceVersion is older than `b`'s (false when either
+// has none).
+bool ResourceVersionOlder(const boost::json::object& a, const boost::json::object& b);
+
 class PodWorker {
  public:
   using Clock = std::chrono::steady_clock;
@@ -44,6 +57,11 @@ class PodWorker {
   bool Done() const;
   // A copy of the object the worker acts on.
   boost::json::object Pod() const;
+  // A worker whose thread went idle has none; the manager calls this about
+  // once a second so that its timer (resync, backoff) still fires.
+  void WakeIfDue();
+  // A thread is serving the worker (it synced in the last second or so).
+  bool Busy() const;
 
  private:
   struct Backoff {
@@ -53,6 +71,8 @@ class PodWorker {
   };
 
   void Run();
+  // Starts the thread unless one runs (or the worker is finished).
+  void StartThreadLocked();
   // One pass; when it returns the next wake-up is in wake_at_.
   void Sync();
   Status SyncRunning(const boost::json::object& pod, RuntimePod& rt);
@@ -86,7 +106,11 @@ class PodWorker {
   bool removed_ = false;
   bool stopping_ = false;
   bool done_ = false;
+  bool running_ = false;  // a thread runs Run(); none while the worker is idle
   std::map<std::string, std::string> probe_kills_;  // container -> message
+  // Cancelled when the pod starts terminating (or the worker stops): an
+  // image pull in flight is abandoned, as upstream's cancelled context.
+  PullCancellation pull_cancel_;
 
   // Worker thread state.
   Clock::time_point wake_at_;
@@ -98,6 +122,7 @@ class PodWorker {
   std::map<std::string, std::string> volumes_;   // volume name -> host path
   std::map<std::string, bool> volume_read_only_;
   boost::json::object last_status_;
+  boost::json::object own_status_;  // the status last PATCHed, as the server returned it (mu_)
   std::string last_mount_error_;
   Clock::duration retry_{};
   std::thread thread_;

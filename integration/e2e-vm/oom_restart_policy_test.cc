@@ -194,7 +194,10 @@ class OomRestartPolicyTest : public E2eTest {
     EXPECT_EQ(cgroup.rfind(Kubepods() + "/", 0), 0u) << cgroup;
     EXPECT_EQ(CgroupValue(cgroup, "memory.max", ""), kLimit)
         << cgroup << "/memory.max is not the container's limit (32Mi)";
-    // The pod's own memory.max is shown, not checked (-2 is "max").
+    // The agent made the pod's cgroup with the pod's limit (the sum of its
+    // one container's limits; upstream ResourceConfigForPod).
+    EXPECT_EQ(CgroupValue(Dirname(cgroup), "memory.max", ""), kLimit)
+        << Dirname(cgroup) << "/memory.max is not the pod's limit (32Mi)";
     std::fprintf(stderr,
                  "e2e_vm_test: %s: %s memory.max=%lld oom_kill=%lld (pod memory.max=%lld)\n",
                  StringAt(pod, "/metadata/name").c_str(), cgroup.c_str(),
@@ -287,6 +290,62 @@ TEST_F(OomRestartPolicyTest, OomKilledContainersFollowTheRestartPolicy) {
       EXPECT_EQ(CgroupValue(cgroup, "memory.events", "oom_kill"), 0) << cgroup;
     }
   }
+}
+
+// Upstream kubelet's pod cgroup (pod_container_manager EnsureExists with
+// ResourceConfigForPod, cgroupfs driver): a Burstable pod whose two
+// containers both have cpu and memory limits gets memory.max = the sum of
+// the memory limits and cpu.max = the summed cpu limits over a 100 ms
+// period, cpu.weight from the summed requests; the QoS cgroups exist with
+// besteffort at 2 shares (weight 1); the pod cgroup is removed once the pod
+// is deleted.
+TEST_F(OomRestartPolicyTest, PodCgroupHasThePodLimitsAndGoesWithThePod) {
+  Timed timed("the pod cgroup");
+  auto container = [](const std::string& name, const std::string& cpu, const std::string& mem) {
+    bj::object c;
+    c["name"] = name;
+    c["image"] = "berth.local/demo:latest";
+    c["imagePullPolicy"] = "Never";
+    c["command"] = bj::array{"busybox", "sleep", "3600"};
+    c["resources"] = bj::object{{"limits", bj::object{{"cpu", cpu}, {"memory", mem}}},
+                                {"requests", bj::object{{"cpu", "50m"}, {"memory", "8Mi"}}}};
+    return c;
+  };
+  bj::object pod{{"apiVersion", "v1"},
+                 {"kind", "Pod"},
+                 {"metadata", bj::object{{"name", "pod-limits"}}},
+                 {"spec", bj::object{{"terminationGracePeriodSeconds", 1},
+                                     {"containers", bj::array{container("a", "200m", "32Mi"),
+                                                              container("b", "100m", "16Mi")}}}}};
+  ASSERT_NO_FATAL_FAILURE(CreatePod(bj::serialize(pod)));
+  bj::value running = WaitPod("pod-limits", "Running", seconds(90), [](const bj::value& p) {
+    return StringAt(p, "/status/phase") == "Running";
+  });
+  ASSERT_EQ(StringAt(running, "/status/phase"), "Running") << Describe(running);
+  std::string uid = StringAt(running, "/metadata/uid");
+  std::string dir = Kubepods() + "/burstable/pod" + uid;
+  ASSERT_TRUE(PathExists(dir)) << dir;
+  EXPECT_EQ(CgroupValue(dir, "memory.max", ""), 48 << 20) << dir << "/memory.max";
+  EXPECT_EQ(Trim(ReadFile(dir + "/cpu.max").value_or("")), "30000 100000") << dir << "/cpu.max";
+  // 100m of requests -> 102 shares -> weight 1 + (100 * 9999) / 262142.
+  EXPECT_EQ(CgroupValue(dir, "cpu.weight", ""), 4) << dir << "/cpu.weight";
+  EXPECT_EQ(CgroupValue(Kubepods() + "/besteffort", "cpu.weight", ""), 1);
+  // Both containers' cgroups sit in the pod's.
+  for (const char* name : {"a", "b"}) {
+    const bj::value* s = ContainerStatus(running, name);
+    ASSERT_NE(s, nullptr) << Describe(running);
+    std::string id = RuntimeId(StringAt(*s, "/containerID"));
+    EXPECT_TRUE(PathExists(dir + "/" + id)) << name << ": no " << dir << "/" << id;
+  }
+
+  Result<controlplane::client::ApiResponse> r =
+      up().api().Do("DELETE", "/api/v1/namespaces/" + ns() + "/pods/pod-limits", "");
+  ASSERT_TRUE(r.ok()) << r.error().str();
+  ASSERT_TRUE(r->status == 200 || r->status == 202) << r->status << " " << r->body;
+  EXPECT_TRUE(Eventually(seconds(60), [&] { return PodDeleted("pod-limits"); }))
+      << "pod-limits was not deleted";
+  EXPECT_TRUE(Eventually(seconds(30), [&] { return !PathExists(dir); }))
+      << dir << " is still there after the pod was deleted";
 }
 
 }  // namespace

@@ -33,35 +33,6 @@ class DeletionTest : public E2eTest {
     return std::chrono::duration_cast<milliseconds>(steady_clock::now() - start);
   }
 
-  // What the runtime still has of pod `uid`: "<sandbox|container> <name> <state>".
-  std::vector<std::string> RuntimeLeftovers(const std::string& uid, bool running_only) {
-    std::vector<std::string> out;
-    agent::CriClient* cri = Cri();
-    if (cri == nullptr) return {"no CRI"};
-    v1::ListPodSandboxRequest list;
-    (*list.mutable_filter()->mutable_label_selector())["io.kubernetes.pod.uid"] = uid;
-    v1::ListPodSandboxResponse sandboxes;
-    Status s =
-        cri->Call(&v1::RuntimeService::Stub::ListPodSandbox, list, &sandboxes, "ListPodSandbox");
-    if (!s.ok()) return {s.error().str()};
-    for (const v1::PodSandbox& sb : sandboxes.items()) {
-      if (running_only && sb.state() != v1::SANDBOX_READY) continue;
-      out.push_back("sandbox " + sb.id().substr(0, 12) + " " +
-                    v1::PodSandboxState_Name(sb.state()));
-    }
-    v1::ListContainersRequest list_c;
-    (*list_c.mutable_filter()->mutable_label_selector())["io.kubernetes.pod.uid"] = uid;
-    v1::ListContainersResponse containers;
-    s = cri->Call(&v1::RuntimeService::Stub::ListContainers, list_c, &containers, "ListContainers");
-    if (!s.ok()) return {s.error().str()};
-    for (const v1::Container& c : containers.containers()) {
-      if (running_only && c.state() != v1::CONTAINER_RUNNING && c.state() != v1::CONTAINER_CREATED)
-        continue;
-      out.push_back("container " + c.metadata().name() + " " + v1::ContainerState_Name(c.state()));
-    }
-    return out;
-  }
-
   std::vector<std::string> SandboxIds(const std::string& uid) {
     std::vector<std::string> ids;
     agent::CriClient* cri = Cri();
@@ -91,12 +62,12 @@ class DeletionTest : public E2eTest {
   // Checks, after the pod object went, that nothing of it runs any more,
   // and reports (without failing) what the runtime still keeps of it.
   void ExpectCleanedUp(const std::string& uid, const std::vector<std::string>& sandbox_ids) {
-    bool stopped = Eventually(seconds(10), [&] { return RuntimeLeftovers(uid, true).empty(); });
+    bool stopped = Eventually(seconds(10), [&] { return RuntimeObjectsOf(uid, true).empty(); });
     EXPECT_TRUE(stopped) << "still running in the runtime: "
-                         << ::testing::PrintToString(RuntimeLeftovers(uid, true));
+                         << ::testing::PrintToString(RuntimeObjectsOf(uid, true));
     bool no_shims = Eventually(seconds(10), [&] { return ProcessesFor(sandbox_ids).empty(); });
     EXPECT_TRUE(no_shims) << ::testing::PrintToString(ProcessesFor(sandbox_ids));
-    std::vector<std::string> kept = RuntimeLeftovers(uid, false);
+    std::vector<std::string> kept = RuntimeObjectsOf(uid, false);
     if (!kept.empty()) {
       std::printf("note: the runtime keeps (stopped) %s of deleted pod %s\n",
                   ::testing::PrintToString(kept).c_str(), uid.c_str());
@@ -198,7 +169,7 @@ spec:
   DeleteAndWaitGone("initializing", seconds(15));
   ExpectCleanedUp(uid, sandboxes);
   // The app container was never made.
-  for (const std::string& left : RuntimeLeftovers(uid, false))
+  for (const std::string& left : RuntimeObjectsOf(uid, false))
     EXPECT_EQ(left.find("container c "), std::string::npos) << left;
 }
 

@@ -11,6 +11,8 @@
 
 namespace berth::e2e {
 
+namespace v1 = ::runtime::v1;
+
 std::unique_ptr<BerthUp> E2eTest::up_;
 std::unique_ptr<agent::CriClient> E2eTest::cri_;
 
@@ -164,6 +166,33 @@ bool E2eTest::PodDeleted(const std::string& name) {
   Result<controlplane::client::ApiResponse> r =
       up_->api().Do("GET", "/api/v1/namespaces/" + ns_ + "/pods/" + name);
   return r.ok() && r->status == 404;
+}
+
+std::vector<std::string> E2eTest::RuntimeObjectsOf(const std::string& uid, bool running_only) {
+  std::vector<std::string> out;
+  agent::CriClient* cri = Cri();
+  if (cri == nullptr) return {"no CRI"};
+  v1::ListPodSandboxRequest list;
+  (*list.mutable_filter()->mutable_label_selector())["io.kubernetes.pod.uid"] = uid;
+  v1::ListPodSandboxResponse sandboxes;
+  Status s =
+      cri->Call(&v1::RuntimeService::Stub::ListPodSandbox, list, &sandboxes, "ListPodSandbox");
+  if (!s.ok()) return {s.error().str()};
+  for (const v1::PodSandbox& sb : sandboxes.items()) {
+    if (running_only && sb.state() != v1::SANDBOX_READY) continue;
+    out.push_back("sandbox " + sb.id().substr(0, 12) + " " + v1::PodSandboxState_Name(sb.state()));
+  }
+  v1::ListContainersRequest list_c;
+  (*list_c.mutable_filter()->mutable_label_selector())["io.kubernetes.pod.uid"] = uid;
+  v1::ListContainersResponse containers;
+  s = cri->Call(&v1::RuntimeService::Stub::ListContainers, list_c, &containers, "ListContainers");
+  if (!s.ok()) return {s.error().str()};
+  for (const v1::Container& c : containers.containers()) {
+    if (running_only && c.state() != v1::CONTAINER_RUNNING && c.state() != v1::CONTAINER_CREATED)
+      continue;
+    out.push_back("container " + c.metadata().name() + " " + v1::ContainerState_Name(c.state()));
+  }
+  return out;
 }
 
 agent::CriClient* E2eTest::Cri() {

@@ -64,6 +64,10 @@ class E2eTest : public ::testing::Test {
   // The CRI of `berth up`'s runtime (its socket under the run root);
   // nullptr (and a failure) when it cannot be dialled.
   agent::CriClient* Cri();
+  // What the runtime has of pod `uid`, "<sandbox|container> <name> <state>"
+  // each; with `running_only`, only ready sandboxes and created or running
+  // containers.
+  std::vector<std::string> RuntimeObjectsOf(const std::string& uid, bool running_only = false);
 
  private:
   static std::unique_ptr<BerthUp> up_;

@@ -13,6 +13,7 @@
 #include "agent/config/quantity.h"
 #include "agent/node/tests/fake_runtime.h"
 #include "common/time.h"
+#include "controlplane/server/tests/node_client.h"
 #include "controlplane/server/tests/test_server.h"
 
 namespace berth::agent {
@@ -29,13 +30,8 @@ class NodeAgentTest : public controlplane::ServerTest {
     ServerTest::SetUp();
     if (HasFatalFailure()) return;
     admin_api_ = std::make_unique<ApiClient>(AdminConfig());
-    pki::CertSpec spec;
-    spec.common_name = "system:node:n1";
-    spec.organizations = {"system:nodes"};
-    spec.client_auth = true;
-    ClientConfig node = AdminConfig();
-    node.certificate = pki::Issue(server_->pki().ca, spec).value();
-    node_api_ = std::make_unique<ApiClient>(node);
+    node_api_ = std::make_unique<ApiClient>(
+        controlplane::NodeClientConfig(AdminConfig(), server_->pki().ca, "n1"));
     options_.node_name = "n1";
     options_.node_ips = {"10.0.0.5"};
     options_.labels = {{"role", "db"}};

@@ -1,5 +1,7 @@
 #include "agent/pods/tests/fake_cri.h"
 
+#include <chrono>
+
 namespace berth::agent::testing {
 
 void FakeImages::Add(const std::string& image, const std::string& id) {
@@ -35,10 +37,42 @@ grpc::Status FakeImages::ImageStatus(grpc::ServerContext*, const v1::ImageStatus
   return grpc::Status::OK;
 }
 
-grpc::Status FakeImages::PullImage(grpc::ServerContext*, const v1::PullImageRequest* req,
-                                   v1::PullImageResponse* resp) {
+void FakeImages::BlockPulls() {
   std::lock_guard lock(mu_);
+  block_pulls_ = true;
+}
+
+void FakeImages::ReleasePulls() {
+  {
+    std::lock_guard lock(mu_);
+    block_pulls_ = false;
+  }
+  pull_cv_.notify_all();
+}
+
+int FakeImages::pulls_in_flight() {
+  std::lock_guard lock(mu_);
+  return in_flight_;
+}
+
+int FakeImages::cancelled_pulls() {
+  std::lock_guard lock(mu_);
+  return cancelled_;
+}
+
+grpc::Status FakeImages::PullImage(grpc::ServerContext* ctx, const v1::PullImageRequest* req,
+                                   v1::PullImageResponse* resp) {
+  std::unique_lock lock(mu_);
   pulls_.push_back(*req);
+  ++in_flight_;
+  // As a runtime would between chunks: look at the call now and then.
+  while (block_pulls_ && !ctx->IsCancelled())
+    pull_cv_.wait_for(lock, std::chrono::milliseconds(5));
+  --in_flight_;
+  if (ctx->IsCancelled()) {
+    ++cancelled_;
+    return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the client");
+  }
   if (pull_error_ != grpc::StatusCode::OK) return grpc::Status(pull_error_, pull_message_);
   std::string id = "sha256:pulled-" + std::to_string(pulls_.size());
   images_[req->image().image()] = id;

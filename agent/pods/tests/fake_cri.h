@@ -6,6 +6,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -25,6 +26,13 @@ class FakeImages final : public v1::ImageService::Service {
   void FailPulls(grpc::StatusCode code, const std::string& message);
   std::vector<v1::PullImageRequest> pulls();
   std::vector<std::string> status_queries();
+  // From now on PullImage blocks until the client cancels the call (then
+  // it fails CANCELLED) or ReleasePulls() lets it finish.
+  void BlockPulls();
+  void ReleasePulls();
+  int pulls_in_flight();
+  // Blocked pulls that ended because the client cancelled them.
+  int cancelled_pulls();
 
   grpc::Status ImageStatus(grpc::ServerContext*, const v1::ImageStatusRequest* req,
                            v1::ImageStatusResponse* resp) override;
@@ -38,6 +46,10 @@ class FakeImages final : public v1::ImageService::Service {
   std::vector<std::string> status_queries_;
   grpc::StatusCode pull_error_ = grpc::StatusCode::OK;
   std::string pull_message_;
+  std::condition_variable pull_cv_;
+  bool block_pulls_ = false;
+  int in_flight_ = 0;
+  int cancelled_ = 0;
 };
 
 class FakeRuntimeService final : public v1::RuntimeService::Service {

@@ -4,6 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <functional>
+#include <future>
+#include <thread>
+
 #include "agent/pods/pod_spec.h"
 #include "agent/pods/tests/fake_cri.h"
 #include "agent/pods/tests/pod_json.h"
@@ -194,6 +199,114 @@ TEST_F(ImagePullerTest, EveryMatchingCredentialIsTriedInTurn) {
   ASSERT_EQ(pulls.size(), 2u);
   EXPECT_EQ(pulls[0].auth().username(), "first");
   EXPECT_EQ(pulls[1].auth().username(), "second");
+}
+
+// Pulls of a pod that starts terminating are abandoned: upstream cancels the
+// pod worker's context, which reaches the CRI PullImage call.
+class PullCancellationTest : public ImagePullerTest {
+ protected:
+  static bj::object PodPulling(const std::string& image) {
+    return PodWithSpec(R"({"containers": [{"name": "app", "image": ")" + image +
+                       R"(", "imagePullPolicy": "Always"}]})");
+  }
+  std::future<Result<std::string>> PullAsync(ImagePuller& puller, const bj::object& pod,
+                                             PullCancellation* cancel) {
+    return std::async(std::launch::async, [&puller, &pod, cancel] {
+      return puller.EnsureImage(pod, Containers(pod)[0].as_object(), cancel);
+    });
+  }
+  static bool WaitFor(const std::function<bool()>& done) {
+    for (int i = 0; i < 400; ++i) {
+      if (done()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return done();
+  }
+  // Lets blocked pulls finish however a test ends, before its futures wait.
+  struct Release {
+    testing::FakeImages& images;
+    ~Release() { images.ReleasePulls(); }
+  };
+};
+
+TEST_F(PullCancellationTest, CancelAbortsThePullInFlight) {
+  cri_.images().BlockPulls();
+  PullCancellation cancel;
+  bj::object pod = PodPulling("registry.example.com/slow:1");
+  std::future<Result<std::string>> pulling = PullAsync(puller_, pod, &cancel);
+  Release release{cri_.images()};
+  ASSERT_TRUE(WaitFor([&] { return cri_.images().pulls_in_flight() == 1; }));
+  EXPECT_EQ(pulling.wait_for(std::chrono::milliseconds(50)), std::future_status::timeout);
+  cancel.Cancel();
+  // The caller is free at once, not when the runtime is done.
+  ASSERT_EQ(pulling.wait_for(std::chrono::seconds(2)), std::future_status::ready);
+  Result<std::string> ref = pulling.get();
+  ASSERT_FALSE(ref.ok());
+  EXPECT_EQ(ref.error().code(), Errc::kCancelled) << ref.error().str();
+  // The runtime saw its call cancelled (berth's runtime then stops pulling).
+  EXPECT_TRUE(WaitFor([&] { return cri_.images().cancelled_pulls() == 1; }));
+  EXPECT_EQ(cri_.images().pulls().size(), 1u);
+}
+
+TEST_F(PullCancellationTest, CancelWhileWaitingForTheSerializedTurn) {
+  cri_.images().BlockPulls();
+  PullCancellation first_cancel, second_cancel;
+  bj::object first_pod = PodPulling("registry.example.com/first:1");
+  bj::object second_pod = PodPulling("registry.example.com/second:1");
+  std::future<Result<std::string>> first = PullAsync(puller_, first_pod, &first_cancel);
+  Release release{cri_.images()};
+  ASSERT_TRUE(WaitFor([&] { return cri_.images().pulls_in_flight() == 1; }));
+  std::future<Result<std::string>> second = PullAsync(puller_, second_pod, &second_cancel);
+  // serializeImagePulls: the second waits while the first pulls.
+  EXPECT_EQ(second.wait_for(std::chrono::milliseconds(100)), std::future_status::timeout);
+  EXPECT_EQ(cri_.images().pulls().size(), 1u);
+  second_cancel.Cancel();
+  ASSERT_EQ(second.wait_for(std::chrono::seconds(2)), std::future_status::ready);
+  Result<std::string> second_ref = second.get();
+  ASSERT_FALSE(second_ref.ok());
+  EXPECT_EQ(second_ref.error().code(), Errc::kCancelled) << second_ref.error().str();
+  // It never reached the runtime; the first pull goes on undisturbed.
+  EXPECT_EQ(cri_.images().pulls().size(), 1u);
+  EXPECT_EQ(first.wait_for(std::chrono::milliseconds(50)), std::future_status::timeout);
+  cri_.images().ReleasePulls();
+  ASSERT_EQ(first.wait_for(std::chrono::seconds(2)), std::future_status::ready);
+  Result<std::string> first_ref = first.get();
+  ASSERT_TRUE(first_ref.ok()) << first_ref.error().str();
+  EXPECT_EQ(cri_.images().cancelled_pulls(), 0);
+  // The turn is free again.
+  ASSERT_TRUE(Ensure("registry.example.com/third:1", "Always").ok());
+  EXPECT_EQ(cri_.images().pulls().size(), 2u);
+}
+
+TEST_F(PullCancellationTest, ACancelledPodPullsNothing) {
+  PullCancellation cancel;
+  cancel.Cancel();
+  ImagePuller parallel(cri_.client(), nullptr, nullptr, false);
+  for (ImagePuller* puller : {&puller_, &parallel}) {
+    bj::object pod = PodPulling("registry.example.com/app:1");
+    Result<std::string> ref = puller->EnsureImage(pod, Containers(pod)[0].as_object(), &cancel);
+    ASSERT_FALSE(ref.ok());
+    EXPECT_EQ(ref.error().code(), Errc::kCancelled);
+  }
+  EXPECT_TRUE(cri_.images().pulls().empty());
+}
+
+TEST_F(PullCancellationTest, HooksRunOnceAndNotAfterTheyAreGone) {
+  PullCancellation cancel;
+  int kept = 0, dropped = 0;
+  {
+    PullCancellation::Hook gone = cancel.OnCancel([&] { ++dropped; });
+  }
+  PullCancellation::Hook hook = cancel.OnCancel([&] { ++kept; });
+  cancel.Cancel();
+  cancel.Cancel();
+  EXPECT_EQ(kept, 1);
+  EXPECT_EQ(dropped, 0);
+  EXPECT_TRUE(cancel.cancelled());
+  // Registered after the fact: runs at once.
+  int late = 0;
+  PullCancellation::Hook after = cancel.OnCancel([&] { ++late; });
+  EXPECT_EQ(late, 1);
 }
 
 }  // namespace
