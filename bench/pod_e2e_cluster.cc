@@ -14,6 +14,7 @@
 #include "common/file.h"
 #include "common/pki/pki.h"
 #include "common/strings.h"
+#include "common/testing/child_process.h"
 #include "integration/fixtures/image_layout.h"
 
 namespace berth::bench::pod_e2e {
@@ -41,34 +42,6 @@ bool Eventually(std::chrono::milliseconds timeout, const std::function<bool()>& 
     if (std::chrono::steady_clock::now() >= deadline) return false;
     std::this_thread::sleep_for(50ms);
   }
-}
-
-// SIGTERM, SIGKILL after `grace`; reaps. An error when SIGKILL was needed.
-Status Terminate(ChildGuard& child, const std::string& what, std::chrono::seconds grace) {
-  pid_t pid = child.get();
-  if (pid <= 0) return Ok();
-  ::kill(pid, SIGTERM);
-  bool exited = Eventually(grace, [&] {
-    Result<int> status = WaitPid(pid, WNOHANG);
-    return !status.ok() || *status != -1;
-  });
-  if (exited) {
-    child.release();
-    return Ok();
-  }
-  child.KillAndReap();
-  return Error(Errc::kDeadlineExceeded, what + " (pid " + std::to_string(pid) +
-                                            ") did not exit within " +
-                                            std::to_string(grace.count()) + " s of SIGTERM");
-}
-
-// The child's exit, if it has exited (it must not have).
-std::optional<Error> Exited(ChildGuard& child, const std::string& what) {
-  Result<int> status = WaitPid(child.get(), WNOHANG);
-  if (status.ok() && *status == -1) return std::nullopt;
-  int code = status.ok() ? ExitCodeFromWaitStatus(*status) : -1;
-  child.release();
-  return Error(Errc::kUnavailable, what + " exited (" + std::to_string(code) + ")");
 }
 
 Status Run(const std::vector<std::string>& argv, const std::string& what) {
@@ -156,15 +129,9 @@ Status WaitCri(agent::CriClient& cri, const std::string& what) {
   return Error(Errc::kDeadlineExceeded, what + " CRI not ready within 30 s: " + last);
 }
 
-std::string Tail(const std::string& path, size_t bytes) {
-  Result<std::string> text = ReadFile(path);
-  if (!text.ok()) return "(" + text.error().str() + ")";
-  return text->size() <= bytes ? *text : "..." + text->substr(text->size() - bytes);
-}
-
 // `e` with the end of the log at `path`, for a daemon that failed.
 Error WithLog(const Error& e, const std::string& path) {
-  return Error(e.code(), e.str() + "\n--- " + path + " (tail):\n" + Tail(path, 3000));
+  return Error(e.code(), e.str() + "\n--- " + path + " (tail):\n" + testing::FileTail(path, 3000));
 }
 
 }  // namespace
@@ -297,7 +264,7 @@ Status Node::StartAgent(const std::string& kubeconfig, const std::string& kubele
     std::string socket = berth_run_root() + "/cri.sock";
     std::optional<Error> exited;
     bool listening = Eventually(30s, [&] {
-      exited = Exited(agent_, "berth agent (" + runtime_ + ")");
+      exited = testing::ChildExited(agent_, "berth agent (" + runtime_ + ")");
       return exited || PathExists(socket);
     });
     if (exited) return WithLog(*exited, agent_log());
@@ -323,7 +290,7 @@ Status Node::Stop() {
   auto keep = [&](Status s) {
     if (first.ok() && !s.ok()) first = std::move(s);
   };
-  keep(Terminate(agent_, "berth agent (" + runtime_ + ")", 15s));
+  keep(testing::TerminateChild(agent_, "berth agent (" + runtime_ + ")", 15s));
   if (containerd_) {
     if (cri_) {
       v1::ListPodSandboxRequest req;
@@ -424,7 +391,7 @@ Status Cluster::StartServer() {
   std::string kubeconfig = data + "/admin.kubeconfig";
   std::optional<Error> exited;
   bool serving = Eventually(30s, [&] {
-    if ((exited = Exited(server_, "berth server"))) return true;
+    if ((exited = testing::ChildExited(server_, "berth server"))) return true;
     if (!PathExists(kubeconfig)) return false;
     if (!api_) {
       Result<client::ClientConfig> config = agent::LoadKubeconfig(kubeconfig);
@@ -505,7 +472,8 @@ Result<Node*> Cluster::StartNode(const std::string& runtime) {
 Status Cluster::WaitNodeReady(Node& node) {
   std::optional<Error> exited;
   bool ready = Eventually(60s, [&] {
-    if ((exited = Exited(node.agent_, "berth agent (" + node.runtime() + ")"))) return true;
+    if ((exited = testing::ChildExited(node.agent_, "berth agent (" + node.runtime() + ")")))
+      return true;
     Result<client::ApiResponse> r = api_->Do("GET", "/api/v1/nodes/" + node.name());
     return r.ok() && r->status == 200 && NodeReady(r->Json());
   });
@@ -569,7 +537,7 @@ Status Cluster::Shutdown() {
   if (api_) keep(DeleteAllPods());
   for (auto& node : nodes_)
     keep(node->Stop());
-  keep(Terminate(server_, "berth server", 15s));
+  keep(testing::TerminateChild(server_, "berth server", 15s));
   api_.reset();
   keep(integration::UnmountUnder(dir_.path()));
   return first;

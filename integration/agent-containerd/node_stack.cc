@@ -13,6 +13,7 @@
 #include "common/base64.h"
 #include "common/file.h"
 #include "common/strings.h"
+#include "common/testing/child_process.h"
 #include "integration/fixtures/image_layout.h"
 
 namespace berth::integration {
@@ -36,37 +37,6 @@ std::string PauseBinary() {
 }
 std::string BusyboxRootfs() {
   return testing::BuiltBinary("integration/fixtures/busybox-rootfs");
-}
-
-// SIGTERM, SIGKILL after `grace`; reaps. An error when SIGKILL was needed.
-Status Terminate(ChildGuard& child, const std::string& what, std::chrono::seconds grace) {
-  pid_t pid = child.get();
-  if (pid <= 0) return Ok();
-  ::kill(pid, SIGTERM);
-  auto deadline = std::chrono::steady_clock::now() + grace;
-  while (std::chrono::steady_clock::now() < deadline) {
-    Result<int> status = WaitPid(pid, WNOHANG);
-    if (!status.ok() || *status != -1) {
-      child.release();
-      return Ok();
-    }
-    std::this_thread::sleep_for(50ms);
-  }
-  child.KillAndReap();
-  return Error(Errc::kDeadlineExceeded, what + " (pid " + std::to_string(pid) +
-                                            ") did not exit within " +
-                                            std::to_string(grace.count()) + " s of SIGTERM");
-}
-
-// Whether a child we started has already exited (it must not have); the
-// error says so.
-bool Exited(ChildGuard& child, const std::string& what, std::optional<Error>* error) {
-  Result<int> status = WaitPid(child.get(), WNOHANG);
-  if (status.ok() && *status == -1) return false;
-  int code = status.ok() ? ExitCodeFromWaitStatus(*status) : -1;
-  child.release();
-  *error = Error(Errc::kUnavailable, what + " exited (" + std::to_string(code) + ")");
-  return true;
 }
 
 const bj::value* At(const bj::value& v, std::string_view pointer) {
@@ -112,12 +82,6 @@ std::pair<std::string, std::string> NewBootstrapToken() {
     return s;
   };
   return {make(6), make(16)};
-}
-
-std::string Tail(const std::string& path, size_t bytes) {
-  Result<std::string> text = ReadFile(path);
-  if (!text.ok()) return "(" + text.error().str() + ")";
-  return text->size() <= bytes ? *text : "..." + text->substr(text->size() - bytes);
 }
 
 // The CRI plugin answers a moment after containerd answers ctr, and reports
@@ -244,7 +208,7 @@ Status NodeStack::StartServer() {
   std::string kubeconfig = data + "/admin.kubeconfig";
   std::optional<Error> exited;
   bool serving = Eventually(30s, [&] {
-    if (Exited(server_, "berth server", &exited)) return true;
+    if ((exited = testing::ChildExited(server_, "berth server"))) return true;
     if (!PathExists(kubeconfig)) return false;
     if (!admin_) {
       Result<controlplane::client::ClientConfig> config = agent::LoadKubeconfig(kubeconfig);
@@ -321,7 +285,7 @@ Status NodeStack::StartAgent() {
 Status NodeStack::WaitNodeReady(std::chrono::seconds timeout) {
   std::optional<Error> exited;
   bool ready = Eventually(timeout, [&] {
-    if (Exited(agent_, "berth agent", &exited)) return true;
+    if ((exited = testing::ChildExited(agent_, "berth agent"))) return true;
     bj::value node = Get(std::string("/api/v1/nodes/") + kNodeName);
     const bj::value* conditions = At(node, "/status/conditions");
     if (conditions == nullptr || !conditions->is_array()) return false;
@@ -368,7 +332,7 @@ Status NodeStack::Shutdown() {
   auto keep = [&](Status s) {
     if (first.ok() && !s.ok()) first = std::move(s);
   };
-  keep(Terminate(agent_, "berth agent", 15s));
+  keep(testing::TerminateChild(agent_, "berth agent", 15s));
   if (cri_) keep(RemoveSandboxes());
   cri_.reset();
   if (containerd_) {
@@ -376,7 +340,7 @@ Status NodeStack::Shutdown() {
     containerd_.reset();
   }
   KillShims(dir_ / "containerd");
-  keep(Terminate(server_, "berth server", 15s));
+  keep(testing::TerminateChild(server_, "berth server", 15s));
   admin_.reset();
   registry_.reset();  // killed by pid
   keep(UnmountUnder(dir_.path()));
@@ -402,9 +366,10 @@ bj::value NodeStack::Get(const std::string& path) {
 
 std::string NodeStack::Logs() const {
   constexpr size_t kTail = 12000;
-  return "--- berth agent log (tail):\n" + Tail(dir_ / "agent.log", kTail) +
-         "\n--- berth server log (tail):\n" + Tail(dir_ / "server.log", kTail) +
-         "\n--- containerd log (tail):\n" + Tail(dir_ / "containerd/containerd.log", kTail) + "\n";
+  return "--- berth agent log (tail):\n" + testing::FileTail(dir_ / "agent.log", kTail) +
+         "\n--- berth server log (tail):\n" + testing::FileTail(dir_ / "server.log", kTail) +
+         "\n--- containerd log (tail):\n" +
+         testing::FileTail(dir_ / "containerd/containerd.log", kTail) + "\n";
 }
 
 }  // namespace berth::integration
