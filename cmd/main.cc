@@ -18,6 +18,7 @@ int RunServer(const std::vector<std::string>& args);
 int RunAgent(const std::vector<std::string>& args);
 int RunUp(const std::vector<std::string>& args);
 int RunReset(const std::vector<std::string>& args);
+int RunProxy(const std::vector<std::string>& args);
 }  // namespace berth::cli
 
 namespace {
@@ -29,6 +30,7 @@ int Usage(FILE* out) {
                "  agent     the node agent (kubelet-compatible) against any apiserver\n"
                "  cri       serve the CRI runtime.v1 API (RuntimeService, ImageService)\n"
                "  image     pull, list, import and export images\n"
+               "  proxy     Service load balancing in eBPF (kube-proxy replacement)\n"
                "  run       run a container from an image in the foreground\n"
                "  runtime   the OCI runtime, runc-compatible (also installed as berth-runc)\n"
                "  reset     remove every pod, mount, netns, cgroup and state `berth up` made\n"
@@ -54,6 +56,7 @@ int main(int argc, char** argv) {
   if (command == "server") return berth::cli::RunServer(rest);
   if (command == "agent") return berth::cli::RunAgent(rest);
   if (command == "up") return berth::cli::RunUp(rest);
+  if (command == "proxy") return berth::cli::RunProxy(rest);
   if (command == "reset") return berth::cli::RunReset(rest);
   if (command == "version" || command == "--version") {
     std::printf("berth %s\ncommit: %s\n", BERTH_VERSION, BERTH_GIT_COMMIT);

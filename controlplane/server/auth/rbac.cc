@@ -278,6 +278,12 @@ Status EnsureBootstrapPolicy(storage::Store& store) {
         rule({"certificates.k8s.io"}, {"signers"}, {"approve", "sign"}),
         // csrapproving asks whether a requester may have its CSR approved.
         rule({"authorization.k8s.io"}, {"subjectaccessreviews"}, {"create"})}},
+      // kube-proxy's (and `berth proxy`'s) identity, system:kube-proxy.
+      {"system:node-proxier",
+       {rule({""}, {"endpoints", "services"}, {"list", "watch"}),
+        rule({""}, {"nodes"}, {"get", "list", "watch"}),
+        rule({"", "events.k8s.io"}, {"events"}, {"create", "patch", "update"}),
+        rule({"discovery.k8s.io"}, {"endpointslices"}, {"list", "watch"})}},
       // Whom csrapproving approves kubelet client certificates for: upstream's
       // roles; bound below to bootstrap tokens (joining) and nodes (renewing).
       // What a bootstrap token may do to join: ask for a client certificate.
@@ -355,6 +361,7 @@ Status EnsureBootstrapPolicy(storage::Store& store) {
                  {"system:nodes"}));
   BERTH_TRY(bind_user("system:kube-scheduler", "system:kube-scheduler"));
   BERTH_TRY(bind_user("system:kube-controller-manager", "system:kube-controller-manager"));
+  BERTH_TRY(bind_user("system:node-proxier", "system:kube-proxy"));
   return Ok();
 }
 

@@ -1,0 +1,91 @@
+#pragma once
+// The world the socket load-balancing tests run in, all inside the test
+// process's own netns and mount ns (proxy_main.cc): a cgroup v2 directory
+// of the test's (the process moves into it, so its sockets are the
+// programs' clients), a private bpffs for the pins, backend servers on a
+// dummy interface of the "node" netns, and a "pod" netns joined to the
+// node by a veth.
+
+#include <netinet/in.h>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/error.h"
+#include "common/fd.h"
+#include "common/testing/testkit.h"
+#include "proxy-ebpf/model/frontend.h"
+
+namespace berth::proxy::testing {
+
+// A cgroup under the unified hierarchy that this process sits in while it
+// lives; on destruction the process goes back and the cgroup is removed.
+class TestCgroup {
+ public:
+  static Result<std::unique_ptr<TestCgroup>> Create();
+  ~TestCgroup();
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  std::string original_;  // the unified cgroup the process came from
+};
+
+// A private bpffs mounted on a temp dir, unmounted on destruction.
+class TestBpffs {
+ public:
+  static Result<std::unique_ptr<TestBpffs>> Mount();
+  ~TestBpffs();
+  std::string PinDir() const { return dir_.path() + "/node-a"; }
+
+ private:
+  berth::testing::TempDir dir_{"berth-bpffs"};
+};
+
+// Servers that answer with their own address: TCP (one line, then close)
+// and UDP (one datagram back), each on its own thread.
+class EchoServers {
+ public:
+  // `addresses` of one family; listens on each at `port`.
+  static Result<std::unique_ptr<EchoServers>> Start(const std::vector<std::string>& addresses,
+                                                    uint16_t port, bool udp);
+  ~EchoServers();
+
+ private:
+  void Serve();
+  std::vector<UniqueFd> sockets_;
+  bool udp_ = false;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+// `ip ...` in the current netns (or `nsenter --net=<netns> ip ...`).
+Status Ip(const std::string& args, const std::string& netns = "");
+
+// The pod netns: a pinned netns with eth0 (10.251.0.2/24, fd51::2/64)
+// whose peer vpod0 sits in the node netns (10.251.0.1, fd51::1), default
+// routes via the node.
+Result<std::string> CreatePodNetns(const std::string& dir);
+
+struct ProbeResult {
+  std::map<std::string, int> backends;  // what answered -> count
+  std::map<int, int> errors;            // errno -> count
+  int peer_mismatches = 0;              // getpeername/recvfrom != the service
+};
+
+// `count` TCP connections to address:port from the calling thread's netns
+// (`netns` empty) or from inside `netns`: connect, read the answer.
+ProbeResult ProbeTcp(const std::string& address, uint16_t port, int count,
+                     const std::string& netns = "");
+// `count` UDP request/responses; `connected`: connect()+send, else sendto.
+ProbeResult ProbeUdp(const std::string& address, uint16_t port, int count, bool connected,
+                     const std::string& netns = "");
+
+Frontend ClusterIp(const std::string& vip, uint16_t port, L4Protocol protocol,
+                   const std::vector<std::string>& backends, uint16_t backend_port);
+
+}  // namespace berth::proxy::testing
