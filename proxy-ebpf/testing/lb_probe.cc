@@ -1,15 +1,20 @@
 // berth-lb-probe: the two ends of a service load-balancing check, with no
 // berth code in them, so that what they report is what the kernel did.
 //
-//   serve --listen ADDR:PORT[,...] [--tcp] [--udp]
+//   serve --listen ADDR:PORT[,...] [--tcp] [--udp] [--wait-close]
 //       A backend: answers each TCP request line (or UDP datagram) with
-//       "<own listen address> <client address as seen>\n". Neither flag:
-//       both protocols. Prints "ready" once listening; stops on SIGTERM.
+//       "<own listen address> <client address as seen>\n" and closes.
+//       Neither --tcp nor --udp: both. --wait-close: close only after the
+//       client did (or 5 s passed), so that TIME_WAIT stays with the
+//       client: a benchmark whose client netns comes and goes would
+//       otherwise collide with the server's TIME_WAIT sockets. Prints
+//       "ready" once listening; stops on SIGTERM.
 //   tcp --target ADDR:PORT [--count N] [--duration-s S] [--interval-ms M]
 //       [--concurrency C] [--expect-peer ADDR:PORT]
 //   udp --target ADDR:PORT [--count N] [--duration-s S] [--interval-ms M]
 //       [--connected] [--expect-peer ADDR:PORT]
-//       A client: one connection (socket) per request; prints one JSON
+//       A client: one connection (socket) per request, closed once the
+//       reply line (or EOF) arrived; prints one JSON
 //       object with counts per backend, errors by errno name, getpeername()
 //       (tcp, connected udp) or recvfrom() source (unconnected udp)
 //       mismatches, the client addresses (without port) the backends saw
@@ -173,6 +178,7 @@ int Usage(const std::string& why) {
   std::fprintf(stderr,
                "berth-lb-probe: %s\n"
                "usage: berth-lb-probe serve --listen ADDR:PORT[,...] [--tcp] [--udp]\n"
+               "                      [--wait-close]\n"
                "       berth-lb-probe tcp --target ADDR:PORT [--count N] [--duration-s S]\n"
                "                      [--interval-ms M] [--concurrency C] [--expect-peer A:P]\n"
                "       berth-lb-probe udp --target ADDR:PORT [--count N] [--duration-s S]\n"
@@ -192,11 +198,16 @@ struct Listener {
 
 // An accepted TCP connection until its reply is written.
 struct Connection {
+  enum class Phase { kReading, kWriting, kDraining };
+  Phase phase = Phase::kReading;
   std::string reply;
   std::string request;
   size_t sent = 0;
-  bool replying = false;
+  Clock::time_point deadline;  // kDraining: close by then whatever the client does
 };
+
+// With --wait-close, how long a replied connection waits for the client's FIN.
+constexpr std::chrono::seconds kDrainTimeout{5};
 
 int OpenListener(const Endpoint& ep, bool udp) {
   int fd =
@@ -231,6 +242,8 @@ class Server {
     if (epoll_fd_ >= 0) ::close(epoll_fd_);
   }
 
+  explicit Server(bool wait_close) : wait_close_(wait_close) {}
+
   bool Init() {
     epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
     sigset_t mask;
@@ -259,9 +272,11 @@ class Server {
   bool Run() {
     std::vector<epoll_event> events(64);
     while (true) {
-      int n = ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), -1);
+      int n = ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()),
+                           wait_close_ ? 1000 : -1);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) return Fail("epoll_wait");
+      if (wait_close_) CloseExpired();
       for (int i = 0; i < n; ++i) {
         int fd = events[i].data.fd;
         if (fd == signal_fd_) return true;
@@ -307,35 +322,79 @@ class Server {
     }
   }
 
-  // Reads the request line, then writes the reply and closes.
+  // Reads the request line, writes the reply, then closes (with
+  // --wait-close: once the client has closed its side).
   void Serve(int fd) {
     Connection& conn = connections_[fd];
-    if (!conn.replying) {
-      char buf[512];
-      ssize_t n = ::read(fd, buf, sizeof buf);
-      if (n < 0 && errno == EAGAIN) return;
-      if (n > 0) conn.request.append(buf, static_cast<size_t>(n));
-      bool line = conn.request.find('\n') != std::string::npos;
-      if (n < 0 || (n > 0 && !line && conn.request.size() < 4096)) {
-        if (n < 0) Close(fd);
-        return;
-      }
-      conn.replying = true;  // a line, EOF or an oversized request: answer
+    if (conn.phase == Connection::Phase::kReading && !ReadRequest(fd, conn)) return;
+    if (conn.phase == Connection::Phase::kWriting && !WriteReply(fd, conn)) return;
+    if (conn.phase == Connection::Phase::kDraining && !Drained(fd)) return;
+    Close(fd);
+  }
+
+  // False while the request line is incomplete (or the connection failed
+  // and is closed).
+  bool ReadRequest(int fd, Connection& conn) {
+    char buf[512];
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EAGAIN) return false;
+    if (n < 0) {
+      Close(fd);
+      return false;
     }
+    conn.request.append(buf, static_cast<size_t>(n));
+    bool line = conn.request.find('\n') != std::string::npos;
+    if (n > 0 && !line && conn.request.size() < 4096) return false;
+    conn.phase = Connection::Phase::kWriting;  // a line, EOF or an oversized request: answer
+    return true;
+  }
+
+  // False while the socket buffer is full (waits for EPOLLOUT).
+  bool WriteReply(int fd, Connection& conn) {
     while (conn.sent < conn.reply.size()) {
       ssize_t w =
           ::send(fd, conn.reply.data() + conn.sent, conn.reply.size() - conn.sent, MSG_NOSIGNAL);
       if (w < 0 && errno == EAGAIN) {
-        epoll_event ev{};
-        ev.events = EPOLLOUT;
-        ev.data.fd = fd;
-        ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev);
-        return;
+        Modify(fd, EPOLLOUT);
+        return false;
       }
       if (w < 0) break;
       conn.sent += static_cast<size_t>(w);
     }
-    Close(fd);
+    if (wait_close_) {
+      conn.phase = Connection::Phase::kDraining;
+      conn.deadline = Clock::now() + kDrainTimeout;
+      Modify(fd, EPOLLIN);
+      return false;
+    }
+    return true;
+  }
+
+  // True once the client closed (or reset) its side.
+  static bool Drained(int fd) {
+    char buf[512];
+    ssize_t n = 0;
+    while ((n = ::read(fd, buf, sizeof buf)) > 0) {
+    }
+    return !(n < 0 && errno == EAGAIN);
+  }
+
+  void Modify(int fd, uint32_t events) const {
+    epoll_event ev{};
+    ev.events = events;
+    ev.data.fd = fd;
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev);
+  }
+
+  // Connections still draining past their deadline.
+  void CloseExpired() {
+    auto now = Clock::now();
+    std::vector<int> expired;
+    for (const auto& [fd, conn] : connections_) {
+      if (conn.phase == Connection::Phase::kDraining && conn.deadline < now) expired.push_back(fd);
+    }
+    for (int fd : expired)
+      Close(fd);
   }
 
   void Close(int fd) {
@@ -357,6 +416,7 @@ class Server {
     }
   }
 
+  bool wait_close_ = false;
   int epoll_fd_ = -1;
   int signal_fd_ = -1;
   std::unordered_map<int, Listener> listeners_;
@@ -364,11 +424,11 @@ class Server {
 };
 
 int RunServe(int argc, char** argv) {
-  Args args(argc, argv, {"--tcp", "--udp"});
+  Args args(argc, argv, {"--tcp", "--udp", "--wait-close"});
   if (!args.error().empty()) return Usage(args.error());
   if (!args.Has("--listen")) return Usage("serve needs --listen");
   bool both = !args.Has("--tcp") && !args.Has("--udp");
-  Server server;
+  Server server(args.Has("--wait-close"));
   if (!server.Init()) return 1;
   for (const std::string& address : SplitList(args.Get("--listen"))) {
     if ((both || args.Has("--tcp")) && !server.Listen(address, false)) return 1;
@@ -574,7 +634,7 @@ Sample TcpRequestOn(int fd, const ClientConfig& config, Clock::time_point start)
   }
   std::string reply;
   char buf[512];
-  while (true) {
+  while (reply.find('\n') == std::string::npos) {  // the line, or EOF
     ssize_t n = ::recv(fd, buf, sizeof buf, 0);
     if (n == 0) break;
     if (n < 0 && errno == EINTR) continue;
