@@ -14,9 +14,9 @@
 #define BERTH_LB_SCOPE_INTERNAL 0 /* clients on the node: socket programs */
 #define BERTH_LB_SCOPE_EXTERNAL 1 /* traffic from outside: TC programs */
 
-#define BERTH_LB_F_AFFINITY 0x1u  /* sessionAffinity ClientIP */
-#define BERTH_LB_F_LOCAL 0x2u     /* a Local traffic policy narrowed the backends */
-#define BERTH_LB_F_NODEPORT 0x4u  /* a NodePort/externalIP/LB frontend */
+#define BERTH_LB_F_AFFINITY 0x1u /* sessionAffinity ClientIP */
+#define BERTH_LB_F_LOCAL 0x2u    /* a Local traffic policy narrowed the backends */
+#define BERTH_LB_F_NODEPORT 0x4u /* a NodePort/externalIP/LB frontend */
 
 #define BERTH_LB_BACKEND_F_LOCAL 0x1u       /* the endpoint runs on this node */
 #define BERTH_LB_BACKEND_F_TERMINATING 0x2u /* serving and terminating */
@@ -39,11 +39,11 @@ struct lb6_service_key {
 };
 
 struct lb_service {
-  __u32 id;                /* > 0; indexes slots, maglev, stats, names */
-  __u32 count;             /* backends; 0 = refuse connections */
-  __u32 rev;               /* slot generation */
-  __u32 flags;             /* BERTH_LB_F_* */
-  __u32 affinity_timeout;  /* seconds, with BERTH_LB_F_AFFINITY */
+  __u32 id;               /* > 0; indexes slots, maglev, stats, names */
+  __u32 count;            /* backends; 0 = refuse connections */
+  __u32 rev;              /* slot generation */
+  __u32 flags;            /* BERTH_LB_F_* */
+  __u32 affinity_timeout; /* seconds, with BERTH_LB_F_AFFINITY */
   __u32 pad;
 };
 

@@ -4,7 +4,9 @@
  * packet exists, and recvmsg()/getpeername() rewrite the backend back to
  * the frontend, so the application only ever sees the service address.
  * Attached to berth's own cgroups; see loader/. */
+// clang-format off: vmlinux.h defines the kernel types libbpf's headers use.
 #include "vmlinux.h"
+// clang-format on
 
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
@@ -99,10 +101,14 @@ static __always_inline void sock4_reverse(struct bpf_sock_addr* ctx) {
 }
 
 SEC("cgroup/connect4")
-int berth_connect4(struct bpf_sock_addr* ctx) { return sock4_forward(ctx); }
+int berth_connect4(struct bpf_sock_addr* ctx) {
+  return sock4_forward(ctx);
+}
 
 SEC("cgroup/sendmsg4")
-int berth_sendmsg4(struct bpf_sock_addr* ctx) { return sock4_forward(ctx); }
+int berth_sendmsg4(struct bpf_sock_addr* ctx) {
+  return sock4_forward(ctx);
+}
 
 SEC("cgroup/recvmsg4")
 int berth_recvmsg4(struct bpf_sock_addr* ctx) {
@@ -132,8 +138,7 @@ static __always_inline void sock6_read_address(struct bpf_sock_addr* ctx, __u8 a
   words[3] = ctx->user_ip6[3];
 }
 
-static __always_inline void sock6_write_address(struct bpf_sock_addr* ctx,
-                                                const __u8 address[16]) {
+static __always_inline void sock6_write_address(struct bpf_sock_addr* ctx, const __u8 address[16]) {
   const __u32* words = (const __u32*)address;
   ctx->user_ip6[0] = words[0];
   ctx->user_ip6[1] = words[1];
@@ -152,7 +157,8 @@ static __always_inline int sock6_forward_v4mapped(struct bpf_sock_addr* ctx, __u
   struct lb4_backend* backend = sock4_select(ctx, &key, &service_id);
   if (!backend) return service_id ? sock_refuse(service_id) : 1;
 
-  struct lb6_reverse_sock_key reverse = {.cookie = bpf_get_socket_cookie(ctx), .port = backend->port};
+  struct lb6_reverse_sock_key reverse = {.cookie = bpf_get_socket_cookie(ctx),
+                                         .port = backend->port};
   __u32* words = (__u32*)reverse.address;
   words[2] = bpf_htonl(BERTH_AF_INET6_V4MAPPED_WORD);
   words[3] = backend->address;
@@ -191,7 +197,8 @@ static __always_inline int sock6_forward(struct bpf_sock_addr* ctx) {
   }
   if (!backend) return sock_refuse(service_id);
 
-  struct lb6_reverse_sock_key reverse = {.cookie = bpf_get_socket_cookie(ctx), .port = backend->port};
+  struct lb6_reverse_sock_key reverse = {.cookie = bpf_get_socket_cookie(ctx),
+                                         .port = backend->port};
   __builtin_memcpy(reverse.address, backend->address, 16);
   struct lb6_reverse_sock_value original = {.port = key.port};
   __builtin_memcpy(original.address, key.address, 16);
@@ -214,10 +221,14 @@ static __always_inline void sock6_reverse(struct bpf_sock_addr* ctx) {
 }
 
 SEC("cgroup/connect6")
-int berth_connect6(struct bpf_sock_addr* ctx) { return sock6_forward(ctx); }
+int berth_connect6(struct bpf_sock_addr* ctx) {
+  return sock6_forward(ctx);
+}
 
 SEC("cgroup/sendmsg6")
-int berth_sendmsg6(struct bpf_sock_addr* ctx) { return sock6_forward(ctx); }
+int berth_sendmsg6(struct bpf_sock_addr* ctx) {
+  return sock6_forward(ctx);
+}
 
 SEC("cgroup/recvmsg6")
 int berth_recvmsg6(struct bpf_sock_addr* ctx) {
