@@ -1,7 +1,6 @@
 #include "cmd/proxy_flags.h"
 
-#include <fstream>
-
+#include "cgroups/cgroups.h"
 #include "proxy-ebpf/maps/lb_dump.h"
 
 namespace berth::cli {
@@ -46,17 +45,6 @@ void AddProxyFlags(FlagSet& flags, ProxyOptions& o) {
                "address:port of the proxy's Prometheus metrics (empty: none)");
 }
 
-std::string Cgroup2Mount() {
-  std::ifstream mounts("/proc/self/mounts");
-  std::string device;
-  std::string point;
-  std::string type;
-  std::string rest;
-  while (mounts >> device >> point >> type && std::getline(mounts, rest))
-    if (type == "cgroup2") return point;
-  return "";
-}
-
 void RunningProxy::Stop() {
   metrics.reset();
   if (service) service->Stop();
@@ -75,11 +63,12 @@ Result<RunningProxy> StartProxy(const ProxyOptions& o, const std::string& node,
   d.pin_dir = o.pin_dir.empty() ? "/sys/fs/bpf/berth/" + node : o.pin_dir;
   std::string cgroup = o.cgroup_root;
   if (cgroup.empty()) {
-    std::string mount = Cgroup2Mount();
-    if (mount.empty())
+    Result<cgroups::Layout> layout = cgroups::Detect();
+    if (!layout.ok()) return layout.error();
+    if (layout->unified_mount.empty())
       return Error(Errc::kFailedPrecondition,
                    "no cgroup2 mount: socket load balancing attaches to cgroup v2");
-    cgroup = mount + "/kubepods";
+    cgroup = layout->unified_mount + "/kubepods";
   }
   d.cgroups = {cgroup};
   if (!o.host_cgroup.empty()) d.cgroups.push_back(o.host_cgroup);

@@ -27,9 +27,6 @@ struct ProxyOptions {
 
 void AddProxyFlags(FlagSet& flags, ProxyOptions& o);
 
-// The first cgroup2 mount point ("" when there is none).
-std::string Cgroup2Mount();
-
 // A running proxy: the service and its metrics endpoint.
 struct RunningProxy {
   std::unique_ptr<proxy::ProxyService> service;

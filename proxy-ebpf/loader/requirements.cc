@@ -11,6 +11,8 @@
 
 #include <cstdio>
 
+#include "common/file.h"
+
 namespace berth::proxy {
 namespace {
 
@@ -83,11 +85,7 @@ Status PreparePinDir(const std::string& pin_dir) {
     if (mount("bpf", kBpffsRoot, "bpf", 0, "mode=0700") != 0)
       return Error::Sys("mount bpf", kBpffsRoot);
   }
-  for (size_t slash = 1; slash != std::string::npos;) {
-    slash = pin_dir.find('/', slash + 1);
-    std::string prefix = pin_dir.substr(0, slash);
-    if (mkdir(prefix.c_str(), 0700) != 0 && errno != EEXIST) return Error::Sys("mkdir", prefix);
-  }
+  if (Status made = MkdirAll(pin_dir, 0700); !made.ok()) return made;
   if (!OnFilesystem(pin_dir, BPF_FS_MAGIC))
     return Error(Errc::kFailedPrecondition,
                  "pin directory `" + pin_dir + "` is not on a BPF filesystem (mount -t bpf)");

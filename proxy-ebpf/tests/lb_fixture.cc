@@ -11,32 +11,15 @@
 
 #include <algorithm>
 #include <cstring>
-#include <fstream>
 #include <sstream>
 
+#include "cgroups/cgroups.h"
 #include "common/file.h"
 #include "common/process.h"
 #include "namespaces/pinned_netns.h"
 
 namespace berth::proxy::testing {
 namespace {
-
-std::string Cgroup2Mount() {
-  std::ifstream mounts("/proc/self/mounts");
-  std::string device, point, type;
-  std::string rest;
-  while (mounts >> device >> point >> type && std::getline(mounts, rest))
-    if (type == "cgroup2") return point;
-  return "";
-}
-
-Status WriteFile(const std::string& path, const std::string& text) {
-  UniqueFd fd(open(path.c_str(), O_WRONLY | O_CLOEXEC));
-  if (!fd) return Error::Sys("open", path);
-  if (write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
-    return Error::Sys("write", path);
-  return {};
-}
 
 struct Endpoint {
   sockaddr_storage storage{};
@@ -97,23 +80,30 @@ void InNetns(const std::string& netns, Body body) {
 }  // namespace
 
 Result<std::unique_ptr<TestCgroup>> TestCgroup::Create() {
-  std::string mount = Cgroup2Mount();
+  Result<cgroups::Layout> layout = cgroups::Detect();
+  if (!layout.ok()) return layout.error();
+  const std::string& mount = layout->unified_mount;
   if (mount.empty()) return Error(Errc::kFailedPrecondition, "no cgroup2 mount");
   auto cgroup = std::make_unique<TestCgroup>();
-  std::ifstream self("/proc/self/cgroup");
-  for (std::string line; std::getline(self, line);)
-    if (line.rfind("0::", 0) == 0) cgroup->original_ = mount + line.substr(3);
-  if (cgroup->original_.empty()) return Error(Errc::kFailedPrecondition, "no 0:: line");
+  Result<std::string> self = ReadFile("/proc/self/cgroup");
+  if (!self.ok()) return self.error();
+  Result<std::map<std::string, std::string>> own = cgroups::ParseProcCgroup(*self);
+  if (!own.ok()) return own.error();
+  auto unified = own->find(cgroups::kUnified);
+  if (unified == own->end())
+    return Error(Errc::kFailedPrecondition, "/proc/self/cgroup has no cgroup v2 line");
+  cgroup->original_ = mount + unified->second;
   cgroup->path_ = mount + "/berth-test-proxy-" + std::to_string(getpid());
   if (mkdir(cgroup->path_.c_str(), 0755) != 0) return Error::Sys("mkdir", cgroup->path_);
-  if (Status ok = WriteFile(cgroup->path_ + "/cgroup.procs", std::to_string(getpid())); !ok.ok())
+  if (Status ok = WriteExisting(cgroup->path_ + "/cgroup.procs", std::to_string(getpid()));
+      !ok.ok())
     return ok.error();
   return cgroup;
 }
 
 TestCgroup::~TestCgroup() {
   if (path_.empty()) return;
-  (void)WriteFile(original_ + "/cgroup.procs", std::to_string(getpid()));
+  (void)WriteExisting(original_ + "/cgroup.procs", std::to_string(getpid()));
   for (int i = 0; i < 50 && rmdir(path_.c_str()) != 0 && errno == EBUSY; ++i)
     usleep(20000);
 }
