@@ -34,6 +34,17 @@ static __always_inline __u32 sock_hash(struct bpf_sock_addr* ctx) {
   return (__u32)(cookie ^ (cookie >> 32)) * 2654435761u;
 }
 
+/* Only what the choice needs is computed on this path: the netns cookie
+ * for affinity, the socket hash for Maglev (lb_selection is a load-time
+ * constant, so the verifier drops the unused branch). */
+static __always_inline __u32 sock_pick_backend(struct bpf_sock_addr* ctx,
+                                               const struct lb_service* svc,
+                                               struct lb_affinity_key* affinity) {
+  if (svc->flags & BERTH_LB_F_AFFINITY) affinity->client_cookie = bpf_get_netns_cookie(ctx);
+  __u32 hash = lb_selection == BERTH_LB_SELECT_MAGLEV ? sock_hash(ctx) : 0;
+  return lb_pick_backend(svc, hash, affinity);
+}
+
 static __always_inline int sock_refuse(__u32 service_id) {
   lb_count(service_id, 1);
   bpf_set_retval(-BERTH_ECONNREFUSED);
@@ -51,8 +62,8 @@ static __always_inline struct lb4_backend* sock4_select(struct bpf_sock_addr* ct
     if (!svc) return NULL;
     *service_id = svc->id;
     if (svc->count == 0) return NULL;
-    struct lb_affinity_key affinity = {.client_cookie = bpf_get_netns_cookie(ctx)};
-    __u32 backend_id = lb_pick_backend(svc, sock_hash(ctx), &affinity);
+    struct lb_affinity_key affinity = {};
+    __u32 backend_id = sock_pick_backend(ctx, svc, &affinity);
     if (backend_id) backend = bpf_map_lookup_elem(&lb4_backends, &backend_id);
     if (backend) return backend;
     if (affinity.service_id) bpf_map_delete_elem(&lb_affinity, &affinity);
@@ -190,8 +201,8 @@ static __always_inline int sock6_forward(struct bpf_sock_addr* ctx) {
     if (!svc) return 1;
     service_id = svc->id;
     if (svc->count == 0) break;
-    struct lb_affinity_key affinity = {.client_cookie = bpf_get_netns_cookie(ctx)};
-    __u32 backend_id = lb_pick_backend(svc, sock_hash(ctx), &affinity);
+    struct lb_affinity_key affinity = {};
+    __u32 backend_id = sock_pick_backend(ctx, svc, &affinity);
     if (backend_id) backend = bpf_map_lookup_elem(&lb6_backends, &backend_id);
     if (!backend && affinity.service_id) bpf_map_delete_elem(&lb_affinity, &affinity);
   }
