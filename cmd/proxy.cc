@@ -36,7 +36,7 @@ int ProxyStatus(const std::vector<std::string>& args) {
       std::fprintf(stderr, "berth proxy status: %s\n", name.error().str().c_str());
       return 1;
     }
-    pin_dir = "/sys/fs/bpf/berth/" + *name;
+    pin_dir = DefaultPinDir(*name);
   }
   Result<proxy::LbMapFds> fds = proxy::OpenPinnedMaps(pin_dir);
   if (!fds.ok()) {
@@ -85,7 +85,7 @@ int RunProxy(const std::vector<std::string>& args) {
     return 1;
   }
   if (cleanup) {
-    std::string pin_dir = o.pin_dir.empty() ? "/sys/fs/bpf/berth/" + *node : o.pin_dir;
+    std::string pin_dir = o.pin_dir.empty() ? DefaultPinDir(*node) : o.pin_dir;
     if (Status removed = proxy::Dataplane::Remove(pin_dir); !removed.ok()) {
       std::fprintf(stderr, "berth proxy --cleanup: %s\n", removed.error().str().c_str());
       return 1;

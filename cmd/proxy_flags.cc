@@ -1,6 +1,9 @@
 #include "cmd/proxy_flags.h"
 
+#include "agent/pods/pod_cgroups.h"
 #include "cgroups/cgroups.h"
+#include "common/file.h"
+#include "common/log.h"
 #include "proxy-ebpf/maps/lb_dump.h"
 
 namespace berth::cli {
@@ -32,15 +35,21 @@ void AddProxyFlags(FlagSet& flags, ProxyOptions& o) {
                "/sys/fs/bpf/berth/<node>)");
   flags.String("proxy-cgroup-root", &o.cgroup_root,
                "cgroup v2 directory whose processes get socket load balancing: berth's pod "
-               "cgroup (default <cgroup2 mount>/kubepods)");
+               "cgroup (default: the kubepods cgroup berth's runtime puts the pods in; for "
+               "`berth proxy`, <cgroup2 mount>/kubepods)");
   flags.String("proxy-host-cgroup", &o.host_cgroup,
-               "an extra cgroup v2 directory of berth's for node processes");
+               "an extra cgroup v2 directory of berth's for node processes (default: berth-host "
+               "next to kubepods; none for `berth proxy`)");
   flags.String("lb-selection", &o.selection, "backend choice: random or maglev");
   flags.Int("maglev-table-size", &o.maglev_table_size, "Maglev table entries (a prime)");
   flags.Int("proxy-max-services", &o.max_services, "service frontend capacity of the maps");
   flags.Int("proxy-max-backends", &o.max_backends, "endpoint capacity of the maps, per family");
   flags.StringList("nodeport-addresses", &o.nodeport_addresses,
                    "addresses NodePorts are served on (default: every interface address)");
+  flags.StringList("nodeport-interfaces", &o.nodeport_interfaces,
+                   "network devices whose traffic from outside the node is balanced by the TC "
+                   "programs: NodePorts, externalIPs and LoadBalancer IPs reached from other "
+                   "hosts (default: none; clients on the node are served either way)");
   flags.String("metrics-bind-address", &o.metrics_bind_address,
                "address:port of the proxy's Prometheus metrics (empty: none)");
 }
@@ -60,7 +69,7 @@ Result<RunningProxy> StartProxy(const ProxyOptions& o, const std::string& node,
     config.nodeport_addresses.push_back(*address);
   }
   proxy::DataplaneConfig& d = config.dataplane;
-  d.pin_dir = o.pin_dir.empty() ? "/sys/fs/bpf/berth/" + node : o.pin_dir;
+  d.pin_dir = o.pin_dir.empty() ? DefaultPinDir(node) : o.pin_dir;
   std::string cgroup = o.cgroup_root;
   if (cgroup.empty()) {
     Result<cgroups::Layout> layout = cgroups::Detect();
@@ -71,6 +80,7 @@ Result<RunningProxy> StartProxy(const ProxyOptions& o, const std::string& node,
     cgroup = layout->unified_mount + "/kubepods";
   }
   d.cgroups = {cgroup};
+  d.tc_devices = o.nodeport_interfaces;
   if (!o.host_cgroup.empty()) d.cgroups.push_back(o.host_cgroup);
   if (o.selection == "random") {
     d.selection = proxy::Selection::kRandom;
@@ -113,6 +123,52 @@ Result<RunningProxy> StartProxy(const ProxyOptions& o, const std::string& node,
       proxy::ProxyService::Start(std::move(api), std::move(config));
   if (!service.ok()) return std::move(service).error().Wrap("proxy");
   running.service = std::move(*service);
+  return running;
+}
+
+std::string DefaultPinDir(const std::string& node) {
+  return "/sys/fs/bpf/berth/" + node;
+}
+
+Result<NodeCgroups> ResolveNodeCgroups(const std::string& berth_root,
+                                       const std::string& kubelet_cgroup_root) {
+  cgroups::Layout layout = BERTH_TRY(cgroups::Detect());
+  if (layout.unified_mount.empty())
+    return Error(Errc::kFailedPrecondition,
+                 "no cgroup2 mount: the service proxy attaches to cgroup v2 (--disable-proxy runs "
+                 "without it)");
+  cgroups::ResolveOptions options;
+  options.berth_root = berth_root;
+  options.cgroups_path =
+      agent::KubepodsCgroupsPath(kubelet_cgroup_root.empty() ? "/" : kubelet_cgroup_root);
+  cgroups::Placement placement = BERTH_TRY(cgroups::Resolve(layout, options));
+  auto pods = placement.paths.find(cgroups::kUnified);
+  if (pods == placement.paths.end())
+    return Error(Errc::kFailedPrecondition,
+                 "no cgroup2 directory for the pods' cgroup " + options.cgroups_path);
+  NodeCgroups out;
+  out.pods = pods->second;
+  out.host = Dirname(out.pods) + "/" + kHostCgroupName;
+  return out;
+}
+
+Result<RunningProxy> StartNodeProxy(ProxyOptions o, const std::string& node,
+                                    controlplane::client::ClientConfig api,
+                                    const NodeCgroups& where) {
+  // Only directories berth names itself are made; a --proxy-* directory
+  // the user gave must exist (the attach check says so otherwise).
+  if (o.cgroup_root.empty()) {
+    BERTH_TRY(MkdirAll(where.pods, 0755));
+    o.cgroup_root = where.pods;
+  }
+  if (o.host_cgroup.empty()) {
+    BERTH_TRY(MkdirAll(where.host, 0755));
+    o.host_cgroup = where.host;
+  }
+  RunningProxy running = BERTH_TRY(StartProxy(o, node, std::move(api)));
+  BLOG(kInfo) << "proxy: Services for the pods in " << o.cgroup_root << " and the processes in "
+              << o.host_cgroup << "; pins in "
+              << (o.pin_dir.empty() ? DefaultPinDir(node) : o.pin_dir);
   return running;
 }
 

@@ -1,6 +1,9 @@
 #pragma once
 // The flags of berth's service proxy, shared by `berth proxy` and the
-// embedded proxy of `berth up` / `berth agent --proxy`, and starting it.
+// embedded proxy of `berth up` / `berth agent --proxy`, and starting it;
+// for the embedded one, the cgroups it attaches to by default: the pods'
+// kubepods cgroup as berth's runtime places them, and berth-host next to
+// it for node processes.
 
 #include <memory>
 #include <string>
@@ -22,6 +25,7 @@ struct ProxyOptions {
   int max_services = 65536;
   int max_backends = 262144;
   std::vector<std::string> nodeport_addresses;
+  std::vector<std::string> nodeport_interfaces;  // TC programs for traffic from outside
   std::string metrics_bind_address = "127.0.0.1:10249";
 };
 
@@ -37,5 +41,31 @@ struct RunningProxy {
 // Validates `o` (errors name the flag) and starts the proxy for `node`.
 Result<RunningProxy> StartProxy(const ProxyOptions& o, const std::string& node,
                                 controlplane::client::ClientConfig api);
+
+// The default pin directory of `node`'s dataplane.
+std::string DefaultPinDir(const std::string& node);
+
+// The cgroup berth makes for node processes that should reach Services:
+// a sibling of kubepods (a process joins by writing its pid to
+// <dir>/cgroup.procs).
+inline constexpr char kHostCgroupName[] = "berth-host";
+
+// Where the runtime puts the pods, in the cgroup v2 hierarchy.
+struct NodeCgroups {
+  std::string pods;  // <cgroup2 mount>/<berth root>/<cgroupRoot>/kubepods
+  std::string host;  // its sibling berth-host
+};
+// `berth_root`: the runtime's --cgroup-root ("" = this process's cgroup),
+// as cgroups::ResolveOptions; `kubelet_cgroup_root`: KubeletConfiguration
+// cgroupRoot. Fails when no cgroup2 hierarchy is mounted.
+Result<NodeCgroups> ResolveNodeCgroups(const std::string& berth_root,
+                                       const std::string& kubelet_cgroup_root);
+
+// The embedded proxy: --proxy-cgroup-root and --proxy-host-cgroup default
+// to `where`; berth's own directories among them (every default, never one
+// the user named) are created when missing.
+Result<RunningProxy> StartNodeProxy(ProxyOptions o, const std::string& node,
+                                    controlplane::client::ClientConfig api,
+                                    const NodeCgroups& where);
 
 }  // namespace berth::cli

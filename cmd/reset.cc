@@ -1,25 +1,32 @@
 // `berth reset`: undoes `berth up` (and `berth agent` on berth's runtime)
 // on this host: every pod sandbox and container through the runtime (which
 // also releases their network namespaces, CNI attachments and cgroups),
-// then every mount left under berth's directories, the directories, the
-// pods' log directories and the default bridge.
+// the proxy's pinned dataplane (which detaches its programs), berth's
+// kubepods and berth-host cgroups, then every mount left under berth's
+// directories, the directories, the pods' log directories and the default
+// bridge.
 
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "agent/cri/cri_client.h"
+#include "agent/node/node_addresses.h"
 #include "cgroups/cgroups.h"
 #include "cmd/flags.h"
+#include "cmd/proxy_flags.h"
 #include "cmd/self_path.h"
 #include "common/file.h"
 #include "common/log.h"
 #include "common/process.h"
 #include "common/strings.h"
 #include "common/unix_socket.h"
+#include "proxy-ebpf/loader/dataplane.h"
 #include "runtime/cri/embedded/embedded_runtime.h"
 #include "volumes/mounts.h"
 #include "volumes/remove_tree.h"
@@ -69,10 +76,22 @@ Result<std::set<std::string>> RemovePods(agent::CriClient& cri) {
   return log_dirs;
 }
 
+// An empty cgroup directory of berth's; missing is fine, one with
+// processes left is reported and kept.
+void RemoveEmptyCgroup(const std::string& dir) {
+  if (::rmdir(dir.c_str()) == 0) {
+    std::printf("removed cgroup %s\n", dir.c_str());
+  } else if (errno != ENOENT) {
+    std::fprintf(stderr, "berth reset: %s\n", Error::Sys("rmdir", dir).str().c_str());
+  }
+}
+
 // The pods' cgroup tree below berth's cgroup root (kubepods/...): the
 // runtime removes each container's cgroup, the levels above are left
-// empty. rmdir only ever removes empty cgroups.
-void RemoveKubepods(const std::string& cgroup_root) {
+// empty. Then the proxy's berth-host next to it and, with `remove_root`,
+// the root itself in every hierarchy. rmdir only ever removes empty
+// cgroups.
+void RemoveCgroups(const std::string& cgroup_root, bool remove_root) {
   Result<cgroups::Layout> layout = cgroups::Detect();
   if (!layout.ok()) return;
   cgroups::ResolveOptions options;
@@ -86,6 +105,16 @@ void RemoveKubepods(const std::string& cgroup_root) {
     find.argv = {"find", dir, "-depth", "-type", "d", "-exec", "rmdir", "{}", ";"};
     (void)RunCommand(find);
   }
+  auto unified = placement->paths.find(cgroups::kUnified);
+  if (unified != placement->paths.end())
+    RemoveEmptyCgroup(Dirname(unified->second) + "/" + kHostCgroupName);
+  // The own cgroup ("" root) is never berth's to remove.
+  if (!remove_root || cgroup_root.empty()) return;
+  std::set<std::string> roots;
+  for (const auto& [key, dir] : placement->roots)
+    roots.insert(dir);  // comounted controllers share one
+  for (const std::string& dir : roots)
+    if (PathExists(dir)) RemoveEmptyCgroup(dir);
 }
 
 Status UnmountAndRemove(const std::string& dir) {
@@ -106,6 +135,9 @@ int RunReset(const std::vector<std::string>& args) {
   std::string data_dir = "/var/lib/berth";
   std::string pod_logs_dir = "/var/log/pods";
   std::string bridge = "berth0";
+  std::string pin_dir;
+  std::string node_name;
+  bool remove_cgroup_root = false;
   FlagSet flags("reset");
   flags.String("data-dir", &data_dir, "the --data-dir `berth up` used");
   flags.String("run-root", &o.run_root, "the --run-root `berth up` used");
@@ -114,6 +146,11 @@ int RunReset(const std::vector<std::string>& args) {
                "CNI configurations (default <data-dir>/cni/net.d)");
   flags.String("cgroup-root", &o.cgroup_root, "berth's cgroup root");
   flags.String("bridge", &bridge, "the pod bridge to delete (\"\" = keep)");
+  flags.String("bpf-pin-dir", &pin_dir,
+               "the proxy's pin directory to remove (default /sys/fs/bpf/berth/<node>)");
+  flags.String("node-name", &node_name, "the node's name (default: the host name)");
+  flags.Bool("remove-cgroup-root", &remove_cgroup_root,
+             "also remove the --cgroup-root directories (when empty): for a root made for berth");
   o.cni_conf_dir.clear();
   Result<std::vector<std::string>> rest = flags.Parse(args);
   if (!rest.ok()) {
@@ -149,7 +186,23 @@ int RunReset(const std::vector<std::string>& args) {
     }
     log_dirs = std::move(*removed);
   }
-  RemoveKubepods(o.cgroup_root);
+  // The dataplane: unpinning the links detaches the programs.
+  if (pin_dir.empty()) {
+    Result<std::string> name = agent::NodeHostname(node_name);
+    if (!name.ok()) {
+      std::fprintf(stderr, "berth reset: %s\n", name.error().str().c_str());
+      return 1;
+    }
+    pin_dir = DefaultPinDir(*name);
+  }
+  if (PathExists(pin_dir)) {
+    if (Status s = proxy::Dataplane::Remove(pin_dir); !s.ok()) {
+      std::fprintf(stderr, "berth reset: proxy: %s\n", s.error().str().c_str());
+      return 1;
+    }
+    std::printf("removed %s\n", pin_dir.c_str());
+  }
+  RemoveCgroups(o.cgroup_root, remove_cgroup_root);
   for (const std::string& name : log_dirs) {
     Status s = volumes::RemoveTreeOnOneFilesystem(pod_logs_dir, name);
     if (!s.ok()) std::fprintf(stderr, "berth reset: %s\n", s.error().str().c_str());

@@ -1,7 +1,8 @@
-// `berth up`: the control plane and the agent in one process (k3s style),
-// with the embedded SQLite store, berth's runtime and berth-cni-bridge. It
-// writes the admin kubeconfig and says how to use it. SIGINT/SIGTERM stop
-// both and leave the pods running; `berth reset` removes them.
+// `berth up`: the control plane, the agent and the service proxy in one
+// process (k3s style), with the embedded SQLite store, berth's runtime and
+// berth-cni-bridge. It writes the admin kubeconfig and says how to use it.
+// SIGINT/SIGTERM stop all three and leave the pods (and the pinned
+// dataplane) working; `berth reset` removes them.
 
 #include <signal.h>
 
@@ -13,6 +14,7 @@
 #include "cmd/agent_flags.h"
 #include "cmd/control_plane.h"
 #include "cmd/malloc_arenas.h"
+#include "cmd/proxy_flags.h"
 #include "cmd/signals_wait.h"
 #include "common/file.h"
 #include "common/log.h"
@@ -55,6 +57,8 @@ int RunUp(const std::vector<std::string>& args) {
   cp_options.server.data_dir = "/var/lib/berth";  // --data-dir: everything below it
   std::string node_name;
   std::string pod_subnet = "10.88.0.0/16";
+  ProxyOptions proxy_options;
+  bool disable_proxy = false;
   FlagSet flags("up");
   AddControlPlaneFlags(flags, cp_options);
   AddAgentFlags(flags, o, values, true);
@@ -66,6 +70,9 @@ int RunUp(const std::vector<std::string>& args) {
                "CNI configurations (default <data-dir>/cni/net.d, with a berth0 bridge network)");
   flags.String("pod-subnet", &pod_subnet, "the pods' addresses on the default bridge network");
   flags.String("cgroup-root", &o.runtime.cgroup_root, "berth's cgroup root");
+  flags.Bool("disable-proxy", &disable_proxy,
+             "no service proxy (ClusterIPs then answer only through another kube-proxy)");
+  AddProxyFlags(flags, proxy_options);
   o.runtime.cni_conf_dir.clear();
   Result<std::vector<std::string>> rest = flags.Parse(args);
   if (!rest.ok()) {
@@ -118,11 +125,37 @@ int RunUp(const std::vector<std::string>& args) {
   }
   o.client = (*cp)->LoopbackClient(*node_cert);
   o.hostname_override = *name;
+  const std::string berth_cgroup_root = o.runtime.cgroup_root;
+  const std::string kubelet_cgroup_root = o.config.cgroup_root;
   Result<std::unique_ptr<agent::Kubelet>> kubelet = agent::Kubelet::Start(o);
   if (!kubelet.ok()) {
     std::fprintf(stderr, "berth up: agent: %s\n", kubelet.error().str().c_str());
     (*cp)->Stop();
     return 1;
+  }
+  // The proxy: kube-proxy's identity, attached where the runtime puts the
+  // pods and to berth-host for node processes.
+  RunningProxy proxy;
+  std::string host_cgroup;
+  if (!disable_proxy) {
+    Result<RunningProxy> started = [&]() -> Result<RunningProxy> {
+      NodeCgroups where = BERTH_TRY(ResolveNodeCgroups(berth_cgroup_root, kubelet_cgroup_root));
+      pki::CertSpec proxy_spec;
+      proxy_spec.common_name = "system:kube-proxy";
+      proxy_spec.client_auth = true;
+      pki::Credential cert =
+          BERTH_TRY_CTX(pki::Issue((*cp)->server().pki().ca, proxy_spec), "proxy certificate");
+      host_cgroup = proxy_options.host_cgroup.empty() ? where.host : proxy_options.host_cgroup;
+      return StartNodeProxy(proxy_options, *name, (*cp)->LoopbackClient(cert), where);
+    }();
+    if (!started.ok()) {
+      std::fprintf(stderr, "berth up: %s (--disable-proxy runs without it)\n",
+                   started.error().str().c_str());
+      (*kubelet)->Stop();
+      (*cp)->Stop();
+      return 1;
+    }
+    proxy = std::move(*started);
   }
   const std::string& kubeconfig = (*cp)->server().admin_kubeconfig();
   std::printf(
@@ -132,9 +165,17 @@ int RunUp(const std::vector<std::string>& args) {
       "  kubectl get nodes\n",
       cp_options.server.bind_address.c_str(), (*cp)->server().port(), name->c_str(),
       kubeconfig.c_str(), kubeconfig.c_str());
+  if (!host_cgroup.empty()) {
+    std::printf(
+        "node processes reach ClusterIPs from the proxy's host cgroup:\n"
+        "  echo $$ > %s/cgroup.procs\n",
+        host_cgroup.c_str());
+  }
   std::fflush(stdout);
   int signal = stop.Wait();
-  BLOG(kInfo) << "berth up: signal " << signal << ", stopping (pods keep running)";
+  BLOG(kInfo) << "berth up: signal " << signal
+              << ", stopping (pods keep running, the pinned dataplane keeps routing)";
+  proxy.Stop();
   (*kubelet)->Stop();
   (*cp)->Stop();
   return 0;

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <set>
 #include <thread>
 
 #include "agent/config/kubeconfig.h"
@@ -60,7 +61,11 @@ std::string KubectlPath(const std::string& version) {
   return std::string(dir && *dir ? dir : "/usr/lib/google-cloud-sdk/bin") + "/kubectl." + version;
 }
 
-BerthUp::BerthUp() : dir_("berth-e2e") {}
+BerthUp::BerthUp() : dir_("berth-e2e") {
+  // The vm guest is thrown away after the tier, and its tests read the
+  // pods' cgroups at the default place (/sys/fs/cgroup/kubepods).
+  if (!testing::InBerthVm()) cgroup_root_ = "berth-test-" + Basename(dir());
+}
 
 Result<std::unique_ptr<BerthUp>> BerthUp::Start() {
   std::unique_ptr<BerthUp> up(new BerthUp());
@@ -84,6 +89,14 @@ Status BerthUp::Prepare() {
   if (::mount("tmpfs", run_root().c_str(), "tmpfs", 0, "mode=0700") != 0) {
     return Error::Sys("mount tmpfs", run_root());
   }
+  // The proxy's pins on a bpffs of this run (a new instance: nothing
+  // shared with the host's /sys/fs/bpf or another run's); it goes with the
+  // test's mount namespace at the latest, detaching what is pinned there.
+  BERTH_TRY(MkdirAll(dir_ / "bpffs", 0700));
+  if (::mount("bpf", (dir_ / "bpffs").c_str(), "bpf", 0, "mode=0700") != 0) {
+    return Error::Sys("mount bpf", dir_ / "bpffs");
+  }
+  bpffs_mounted_ = true;
   BERTH_TRY(MkdirAll(dir_ / "certs.d", 0755));
   BERTH_TRY(MkdirAll(dir_ / "kubectl-cache", 0755));
   api_port_ = testing::UnusedPort();
@@ -117,7 +130,9 @@ Status BerthUp::Spawn() {
       "--node-name=" + node_name_,
       "--registry-config-dir=" + (dir_ / "certs.d"),
       "--cluster-dns=10.96.0.10",
+      "--bpf-pin-dir=" + pin_dir(),
   };
+  if (!cgroup_root_.empty()) argv.push_back("--cgroup-root=" + cgroup_root_);
   child_ = BERTH_TRY(testing::SpawnLogged(argv, dir_ / "berth-up.log"));
   return Ok();
 }
@@ -200,8 +215,14 @@ Status BerthUp::Shutdown() {
   std::vector<std::string> problems;
   if (Status s = StopChild(); !s.ok()) problems.push_back(s.error().str());
   Command reset;
-  reset.argv = {testing::BuiltBinary("cmd/berth"), "reset", "--data-dir=" + data_dir(),
-                "--run-root=" + run_root(), "--pod-logs-dir=" + logs_dir()};
+  reset.argv = {testing::BuiltBinary("cmd/berth"), "reset",
+                "--data-dir=" + data_dir(),        "--run-root=" + run_root(),
+                "--pod-logs-dir=" + logs_dir(),    "--node-name=" + node_name_,
+                "--bpf-pin-dir=" + pin_dir()};
+  if (!cgroup_root_.empty()) {
+    reset.argv.push_back("--cgroup-root=" + cgroup_root_);
+    reset.argv.push_back("--remove-cgroup-root");
+  }
   reset.timeout = seconds(120);
   Result<CommandResult> r = RunCommand(reset);
   if (!r.ok()) {
@@ -227,6 +248,29 @@ Status BerthUp::Shutdown() {
     std::reverse(doomed.begin(), doomed.end());
     for (pid_t pid : doomed)
       ::kill(pid, SIGKILL);
+  }
+  std::vector<std::string> left = LeftCgroupsAndPins();
+  if (!left.empty()) problems.push_back("left after berth reset:\n  " + Join(left, "\n  "));
+  if (bpffs_mounted_) {
+    // Unmounting the last mount of the instance drops whatever is left
+    // pinned (and so detaches it).
+    if (::umount2((dir_ / "bpffs").c_str(), MNT_DETACH) != 0) {
+      problems.push_back(Error::Sys("umount", dir_ / "bpffs").str());
+    }
+    bpffs_mounted_ = false;
+  }
+  // A failed reset may leave the run's cgroups: the empty ones go here (a
+  // cgroup with processes left is reported above and stays).
+  if (!cgroup_root_.empty() && !left.empty()) {
+    Result<cgroups::Placement> placement = KubepodsPlacement();
+    if (placement.ok()) {
+      for (const auto& [key, root] : placement->roots) {
+        if (!PathExists(root)) continue;
+        Command rm;
+        rm.argv = {"find", root, "-depth", "-type", "d", "-exec", "rmdir", "{}", ";"};
+        (void)RunCommand(rm);
+      }
+    }
   }
   std::vector<std::string> mounts = OurMounts();
   if (!mounts.empty()) {
@@ -259,6 +303,43 @@ std::vector<std::string> BerthUp::KubectlArgv(const std::string& version,
 std::string BerthUp::VolumeDir(const std::string& pod_uid, const std::string& plugin,
                                const std::string& name) const {
   return data_dir() + "/agent/pods/" + pod_uid + "/volumes/" + plugin + "/" + name;
+}
+
+Result<cgroups::Placement> BerthUp::KubepodsPlacement() const {
+  cgroups::Layout layout = BERTH_TRY(cgroups::Detect());
+  cgroups::ResolveOptions o;
+  o.berth_root = cgroup_root_;
+  o.cgroups_path = "/kubepods";
+  return cgroups::Resolve(layout, o);
+}
+
+Result<std::string> BerthUp::PodsCgroup() const {
+  cgroups::Placement placement = BERTH_TRY(KubepodsPlacement());
+  auto it = placement.paths.find(cgroups::kUnified);
+  if (it == placement.paths.end()) return Error(Errc::kNotFound, "no cgroup2 hierarchy mounted");
+  return it->second;
+}
+
+Result<std::string> BerthUp::HostCgroup() const {
+  std::string pods = BERTH_TRY(PodsCgroup());
+  return Dirname(pods) + "/berth-host";
+}
+
+std::vector<std::string> BerthUp::LeftCgroupsAndPins() const {
+  std::vector<std::string> out;
+  if (PathExists(pin_dir())) out.push_back("pin directory " + pin_dir());
+  for (const Result<std::string>& dir : {PodsCgroup(), HostCgroup()}) {
+    if (dir.ok() && PathExists(*dir)) out.push_back("cgroup " + *dir);
+  }
+  Result<cgroups::Placement> placement = KubepodsPlacement();
+  if (!cgroup_root_.empty() && placement.ok()) {
+    std::set<std::string> roots;  // comounted controllers share one
+    for (const auto& [key, root] : placement->roots)
+      roots.insert(root);
+    for (const std::string& root : roots)
+      if (PathExists(root)) out.push_back("cgroup root " + root);
+  }
+  return out;
 }
 
 std::string BerthUp::Log() const {

@@ -2,9 +2,12 @@
 // `berth up` as a child of the test, with every directory it writes in the
 // test's temporary dir: the data dir (with the demo image imported by
 // examples/build-demo-image), the run root (on a tmpfs of its own, as /run
-// is), the pods' logs. The test process runs in network and mount
-// namespaces of its own (e2e_main.cc), so the bridge, veths, netns and
-// mounts never reach the host's.
+// is), the pods' logs, the proxy's pins (on a bpffs of its own). The test
+// process runs in network and mount namespaces of its own (e2e_main.cc),
+// so the bridge, veths, netns and mounts never reach the host's. On a host
+// (not the vm tier's disposable guest) berth's cgroup root is one of this
+// run's own, berth-test-<dir name> below the test's cgroup, so the pods'
+// cgroups and the cgroups the proxy attaches to are this run's alone.
 
 #include <sys/types.h>
 
@@ -13,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "cgroups/cgroups.h"
 #include "common/error.h"
 #include "common/process.h"
 #include "common/testing/testkit.h"
@@ -66,6 +70,13 @@ class BerthUp {
   std::string run_root() const { return dir_ / "run"; }
   std::string logs_dir() const { return dir_ / "logs"; }
   std::string kubeconfig() const { return data_dir() + "/server/admin.kubeconfig"; }
+  std::string pin_dir() const { return dir_ / "bpffs/" + node_name_; }
+  // berth up's --cgroup-root ("" = its own cgroup, in the vm guest).
+  const std::string& cgroup_root() const { return cgroup_root_; }
+  // The proxy's cgroup v2 directories: where the pods are (kubepods) and
+  // berth-host, for node processes that reach Services.
+  Result<std::string> PodsCgroup() const;
+  Result<std::string> HostCgroup() const;
   // <data-dir>/agent/pods/<uid>/volumes/<plugin>/<name>
   std::string VolumeDir(const std::string& pod_uid, const std::string& plugin,
                         const std::string& name) const;
@@ -89,9 +100,14 @@ class BerthUp {
   Status WaitServing(std::chrono::seconds timeout);
   Status WaitNodeReady(std::chrono::seconds timeout);
   Status StopChild();
+  Result<cgroups::Placement> KubepodsPlacement() const;
+  // What Shutdown finds left of the proxy and berth's cgroups.
+  std::vector<std::string> LeftCgroupsAndPins() const;
 
   testing::TempDir dir_;
   std::string node_name_ = "berth-e2e";
+  std::string cgroup_root_;
+  bool bpffs_mounted_ = false;
   uint16_t api_port_ = 0;
   uint16_t kubelet_port_ = 0;
   ChildGuard child_;

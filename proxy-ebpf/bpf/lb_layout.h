@@ -125,4 +125,43 @@ struct lb_service_name {
   __u32 pad;
 };
 
+/* The TC programs' connection table (IPv4). A flow from outside is keyed
+ * twice: as the client sent it (FORWARD, seen at ingress) and as the
+ * backend's replies carry it (REPLY: at egress for a backend on this node,
+ * at ingress for a remote backend reached through SNAT). Both keys hold
+ * the whole translation, so either direction is rewritten from one lookup. */
+#define BERTH_CT_FORWARD 0
+#define BERTH_CT_REPLY 1
+
+#define BERTH_CT_F_SNAT 0x1u /* the backend is remote: source rewritten to the node */
+
+/* Source ports for SNAT: above Linux's default ephemeral range
+ * (ip_local_port_range 32768-60999), so node sockets never collide. */
+#define BERTH_SNAT_PORT_MIN 61000
+#define BERTH_SNAT_PORT_COUNT 4536
+
+struct lb4_ct_key {
+  __be32 saddr;
+  __be32 daddr;
+  __be16 sport;
+  __be16 dport;
+  __u8 protocol;
+  __u8 direction; /* BERTH_CT_* */
+  __u16 pad;
+};
+
+struct lb4_ct_entry {
+  __be32 client_address;
+  __be32 frontend_address;
+  __be32 backend_address;
+  __be32 snat_address; /* with BERTH_CT_F_SNAT */
+  __be16 client_port;
+  __be16 frontend_port;
+  __be16 backend_port;
+  __be16 snat_port;
+  __u32 service_id;
+  __u32 backend_id;
+  __u32 flags; /* BERTH_CT_F_* */
+};
+
 #endif

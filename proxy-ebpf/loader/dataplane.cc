@@ -14,7 +14,9 @@
 #include "common/log.h"
 #include "proxy-ebpf/loader/libbpf_log.h"
 #include "proxy-ebpf/loader/requirements.h"
+#include "proxy-ebpf/loader/tc_attach.h"
 #include "proxy-ebpf/sock_lb.skel.h"
+#include "proxy-ebpf/tc_lb.skel.h"
 
 namespace berth::proxy {
 namespace {
@@ -39,6 +41,50 @@ std::string LinksDir(const std::string& pin_dir) {
   return pin_dir + "/links";
 }
 
+// Maps only the TC object declares (not in kMapNames: a dataplane without
+// uplinks never creates them).
+constexpr const char* kTcMapNames[] = {"lb4_ct", "lb_tc_devices"};
+
+// Sizes the shared maps of `object` as configured: every object that
+// declares them must agree with the pinned ones.
+Status SizeSharedMaps(bpf_object* object, const DataplaneConfig& config) {
+  const LbLimits& limits = config.limits;
+  struct Size {
+    const char* name;
+    uint32_t entries;
+  };
+  for (const Size& size :
+       {Size{"lb4_services", limits.max_services}, Size{"lb6_services", limits.max_services},
+        Size{"lb_slots", limits.max_slots}, Size{"lb_maglev", limits.max_services},
+        Size{"lb4_backends", limits.max_backends}, Size{"lb6_backends", limits.max_backends},
+        Size{"lb_affinity", limits.affinity_entries}, Size{"lb4_rev_sock", limits.reverse_entries},
+        Size{"lb6_rev_sock", limits.reverse_entries}, Size{"lb_stats", limits.max_services},
+        Size{"lb_names", limits.max_services}, Size{"lb4_ct", limits.connection_entries}}) {
+    bpf_map* map = bpf_object__find_map_by_name(object, size.name);
+    if (map == nullptr) continue;
+    if (int err = bpf_map__set_max_entries(map, size.entries); err != 0)
+      return LibbpfError(std::string("size map ") + size.name, -err);
+  }
+  bpf_map* maglev = bpf_object__find_map_by_name(object, "lb_maglev");
+  if (maglev == nullptr) return {};
+  if (int err = bpf_map__set_value_size(maglev, sizeof(uint32_t) * config.maglev_size); err != 0)
+    return LibbpfError("size map lb_maglev", -err);
+  return {};
+}
+
+// The devices the TC programs were attached to (lb_tc_devices).
+std::vector<int> RecordedDevices(int devices_fd) {
+  std::vector<int> out;
+  uint32_t key = 0;
+  uint32_t next = 0;
+  for (const uint32_t* prev = nullptr; bpf_map_get_next_key(devices_fd, prev, &next) == 0;
+       prev = &key) {
+    out.push_back(static_cast<int>(next));
+    key = next;
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Dataplane>> Dataplane::Open(const DataplaneConfig& config) {
@@ -57,11 +103,13 @@ Result<std::unique_ptr<Dataplane>> Dataplane::Open(const DataplaneConfig& config
   dataplane->adopted_ = access((config.pin_dir + "/lb4_services").c_str(), F_OK) == 0;
   if (Status ok = dataplane->Load(); !ok.ok()) return ok.error();
   if (Status ok = dataplane->AttachSocketPrograms(); !ok.ok()) return ok.error();
+  if (Status ok = dataplane->AttachTcPrograms(); !ok.ok()) return ok.error();
   return dataplane;
 }
 
 Dataplane::~Dataplane() {
   if (sock_ != nullptr) sock_lb__destroy(sock_);
+  if (tc_ != nullptr) tc_lb__destroy(tc_);
 }
 
 Status Dataplane::Load() {
@@ -71,25 +119,7 @@ Status Dataplane::Load() {
   sock_ = sock_lb__open_opts(&opts);
   if (sock_ == nullptr) return LibbpfError("open BPF object sock_lb", errno);
 
-  const LbLimits& limits = config_.limits;
-  auto& m = sock_->maps;
-  struct Size {
-    bpf_map* map;
-    uint32_t entries;
-  };
-  for (const Size& size :
-       {Size{m.lb4_services, limits.max_services}, Size{m.lb6_services, limits.max_services},
-        Size{m.lb_slots, limits.max_slots}, Size{m.lb_maglev, limits.max_services},
-        Size{m.lb4_backends, limits.max_backends}, Size{m.lb6_backends, limits.max_backends},
-        Size{m.lb_affinity, limits.affinity_entries}, Size{m.lb4_rev_sock, limits.reverse_entries},
-        Size{m.lb6_rev_sock, limits.reverse_entries}, Size{m.lb_stats, limits.max_services},
-        Size{m.lb_names, limits.max_services}}) {
-    if (int err = bpf_map__set_max_entries(size.map, size.entries); err != 0)
-      return LibbpfError(std::string("size map ") + bpf_map__name(size.map), -err);
-  }
-  if (int err = bpf_map__set_value_size(m.lb_maglev, sizeof(uint32_t) * config_.maglev_size);
-      err != 0)
-    return LibbpfError("size map lb_maglev", -err);
+  if (Status ok = SizeSharedMaps(sock_->obj, config_); !ok.ok()) return ok;
   sock_->rodata->lb_selection = static_cast<uint32_t>(config_.selection);
   sock_->rodata->lb_maglev_size = config_.maglev_size;
 
@@ -97,6 +127,7 @@ Status Dataplane::Load() {
     return LibbpfError("load BPF programs (sock_lb) with maps pinned in `" + config_.pin_dir + "`",
                        -err);
 
+  auto& m = sock_->maps;
   maps_.services4 = bpf_map__fd(m.lb4_services);
   maps_.services6 = bpf_map__fd(m.lb6_services);
   maps_.slots = bpf_map__fd(m.lb_slots);
@@ -108,6 +139,22 @@ Status Dataplane::Load() {
   maps_.reverse6 = bpf_map__fd(m.lb6_rev_sock);
   maps_.stats = bpf_map__fd(m.lb_stats);
   maps_.names = bpf_map__fd(m.lb_names);
+  return config_.tc_devices.empty() ? Status() : LoadTc();
+}
+
+Status Dataplane::LoadTc() {
+  bpf_object_open_opts opts{};
+  opts.sz = sizeof(opts);
+  opts.pin_root_path = config_.pin_dir.c_str();
+  tc_ = tc_lb__open_opts(&opts);
+  if (tc_ == nullptr) return LibbpfError("open BPF object tc_lb", errno);
+  if (Status ok = SizeSharedMaps(tc_->obj, config_); !ok.ok()) return ok;
+  tc_->rodata->lb_selection = static_cast<uint32_t>(config_.selection);
+  tc_->rodata->lb_maglev_size = config_.maglev_size;
+  tc_->rodata->lb_snat4 = config_.snat_ipv4;
+  if (int err = tc_lb__load(tc_); err != 0)
+    return LibbpfError("load BPF programs (tc_lb) with maps pinned in `" + config_.pin_dir + "`",
+                       -err);
   return {};
 }
 
@@ -160,7 +207,39 @@ Status Dataplane::AttachSocketPrograms() {
   return {};
 }
 
+Status Dataplane::AttachTcPrograms() {
+  std::set<int> wanted;
+  if (tc_ != nullptr) {
+    int devices = bpf_map__fd(tc_->maps.lb_tc_devices);
+    for (const std::string& device : config_.tc_devices) {
+      int ifindex = BERTH_TRY(DeviceIndex(device));
+      // Recorded first: a crash between the two still leaves it findable.
+      uint32_t key = static_cast<uint32_t>(ifindex);
+      uint32_t one = 1;
+      if (bpf_map_update_elem(devices, &key, &one, BPF_ANY) != 0)
+        return Error::Sys("bpf_map_update_elem lb_tc_devices", device);
+      BERTH_TRY(AttachTc(ifindex, device, bpf_program__fd(tc_->progs.berth_tc_ingress),
+                         bpf_program__fd(tc_->progs.berth_tc_egress)));
+      wanted.insert(ifindex);
+    }
+  }
+  // Devices no longer configured lose berth's filters.
+  UniqueFd devices(bpf_obj_get((config_.pin_dir + "/lb_tc_devices").c_str()));
+  if (!devices) return {};
+  for (int ifindex : RecordedDevices(devices.get())) {
+    if (wanted.count(ifindex)) continue;
+    BERTH_TRY(DetachTc(ifindex));
+    uint32_t key = static_cast<uint32_t>(ifindex);
+    bpf_map_delete_elem(devices.get(), &key);
+  }
+  return {};
+}
+
 Status Dataplane::Remove(const std::string& pin_dir) {
+  if (UniqueFd devices(bpf_obj_get((pin_dir + "/lb_tc_devices").c_str())); devices) {
+    for (int ifindex : RecordedDevices(devices.get()))
+      BERTH_TRY(DetachTc(ifindex));
+  }
   const std::string links = LinksDir(pin_dir);
   if (DIR* dir = opendir(links.c_str())) {
     while (dirent* entry = readdir(dir)) {
@@ -175,7 +254,9 @@ Status Dataplane::Remove(const std::string& pin_dir) {
     closedir(dir);
   }
   if (rmdir(links.c_str()) != 0 && errno != ENOENT) return Error::Sys("rmdir", links);
-  for (const char* name : kMapNames) {
+  std::vector<const char*> maps(std::begin(kMapNames), std::end(kMapNames));
+  maps.insert(maps.end(), std::begin(kTcMapNames), std::end(kTcMapNames));
+  for (const char* name : maps) {
     std::string pin = pin_dir + "/" + name;
     if (unlink(pin.c_str()) != 0 && errno != ENOENT) return Error::Sys("unlink", pin);
   }

@@ -1,9 +1,11 @@
 #pragma once
 // The loaded eBPF dataplane of one node: the shared maps pinned under the
 // node's pin directory, the socket programs attached to berth's cgroups
-// through pinned BPF links. A restarted proxy re-adopts both: maps are
-// reused by name, and each pinned link is switched to the new program in
-// one bpf_link_update, so no connect() ever runs without a program.
+// through pinned BPF links and, when uplinks are configured, the TC
+// programs on them. A restarted proxy re-adopts all of it: maps are reused
+// by name, each pinned link is switched to the new program in one
+// bpf_link_update and each TC filter is replaced in place, so no packet
+// or connect() ever runs without a program.
 
 #include <cstdint>
 #include <memory>
@@ -14,6 +16,7 @@
 #include "proxy-ebpf/maps/lb_map_fds.h"
 
 struct sock_lb;
+struct tc_lb;
 
 namespace berth::proxy {
 
@@ -26,6 +29,12 @@ struct DataplaneConfig {
   LbLimits limits;
   Selection selection = Selection::kRandom;
   uint32_t maglev_size = 1021;  // a prime; entries per service table
+  // Devices whose traffic from outside the node is balanced by the TC
+  // programs (NodePort, externalIPs, LoadBalancer IPs); empty: none.
+  std::vector<std::string> tc_devices;
+  // The node's IPv4 address a remote backend sees as source (network
+  // order); 0: the frontend's own address.
+  uint32_t snat_ipv4 = 0;
 };
 
 // The socket hooks, in attach order.
@@ -49,17 +58,21 @@ class Dataplane {
   bool adopted() const { return adopted_; }
   const DataplaneConfig& config() const { return config_; }
 
-  // Detaches every program (by unpinning its links) and removes the pinned
-  // maps and the directory; what `berth proxy --cleanup` and tests run.
+  // Detaches every program (by unpinning its links and removing berth's TC
+  // filters) and removes the pinned maps and the directory; what `berth
+  // proxy --cleanup`, `berth reset` and tests run.
   static Status Remove(const std::string& pin_dir);
 
  private:
   Dataplane() = default;
   Status Load();
+  Status LoadTc();
   Status AttachSocketPrograms();
+  Status AttachTcPrograms();
 
   DataplaneConfig config_;
   sock_lb* sock_ = nullptr;
+  tc_lb* tc_ = nullptr;
   LbMapFds maps_;
   bool adopted_ = false;
 };

@@ -29,7 +29,8 @@ struct LbLimits {
   uint32_t max_backends = 262144;  // distinct endpoints, per family
   uint32_t max_slots = 1048576;    // backend slots over all frontends (x2 while updating)
   uint32_t affinity_entries = 65536;
-  uint32_t reverse_entries = 262144;  // sockets translated at once, per family
+  uint32_t reverse_entries = 262144;     // sockets translated at once, per family
+  uint32_t connection_entries = 262144;  // TC flows from outside (x2: both directions)
 };
 
 enum class Selection : uint32_t { kRandom = 0, kMaglev = 1 };  // BERTH_LB_SELECT_*

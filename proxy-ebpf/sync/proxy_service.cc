@@ -62,12 +62,21 @@ Result<std::unique_ptr<ProxyService>> ProxyService::Start(controlplane::client::
     if (!found.ok()) return found.error();
     node.addresses = *found;
   }
+  if (config.dataplane.snat_ipv4 == 0) {
+    for (const IpAddress& address : node.addresses) {
+      if (address.v6) continue;
+      std::memcpy(&config.dataplane.snat_ipv4, address.bytes.data(), 4);
+      break;
+    }
+  }
   std::unique_ptr<ProxyService> service(
       new ProxyService(std::move(api), std::move(config), std::move(node)));
 
   Result<std::unique_ptr<Dataplane>> dataplane = Dataplane::Open(service->config_.dataplane);
   if (!dataplane.ok()) return dataplane.error();
   service->dataplane_ = std::move(*dataplane);
+  service->health_checks_ =
+      std::make_unique<HealthCheckServers>(service->config_.health_check_address);
   const DataplaneConfig& d = service->config_.dataplane;
   service->maps_ =
       std::make_unique<LbMaps>(service->dataplane_->maps(), d.limits, d.selection, d.maglev_size);
@@ -162,6 +171,8 @@ void ProxyService::Run() {
   while (true) {
     std::vector<Frontend> all;
     FrontendDelta delta;
+    std::vector<HealthCheck> health_checks;
+    bool changed = false;
     {
       std::unique_lock lock(mu_);
       wake_.wait_for(lock, kCollectEvery, [&] { return dirty_ || stopping_ || full_sync_needed; });
@@ -173,6 +184,8 @@ void ProxyService::Run() {
       } else {
         delta = tracker_.TakeDelta();
       }
+      changed = full_sync_needed || !delta.empty();
+      if (changed) health_checks = tracker_.HealthChecks();
     }
 
     Status written;
@@ -204,6 +217,7 @@ void ProxyService::Run() {
       std::this_thread::sleep_for(std::chrono::seconds(1));
       continue;
     }
+    if (changed) health_checks_->Update(health_checks);
     frontends_ = maps_->frontends();
     if (std::chrono::steady_clock::now() - last_collect >= kCollectEvery) {
       if (Status collected = maps_->Collect(); !collected.ok())

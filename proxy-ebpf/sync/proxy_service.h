@@ -21,6 +21,7 @@
 #include "proxy-ebpf/loader/dataplane.h"
 #include "proxy-ebpf/maps/lb_maps.h"
 #include "proxy-ebpf/model/service_tracker.h"
+#include "proxy-ebpf/sync/health_check_servers.h"
 
 namespace berth::proxy {
 
@@ -29,6 +30,9 @@ struct ProxyConfig {
   // Where NodePorts are served; empty: every non-loopback, non-link-local
   // address of the node's interfaces.
   std::vector<IpAddress> nodeport_addresses;
+  // Where the healthCheckNodePort servers listen.
+  std::string health_check_address = "0.0.0.0";
+  // snat_ipv4 0: the first IPv4 NodePort address.
   DataplaneConfig dataplane;
 };
 
@@ -60,6 +64,7 @@ class ProxyService {
   controlplane::client::ApiClient api_;
   std::unique_ptr<Dataplane> dataplane_;
   std::unique_ptr<LbMaps> maps_;
+  std::unique_ptr<HealthCheckServers> health_checks_;  // used by Run only
 
   mutable std::mutex mu_;
   std::condition_variable wake_;

@@ -79,7 +79,7 @@ void InNetns(const std::string& netns, Body body) {
 
 }  // namespace
 
-Result<std::unique_ptr<TestCgroup>> TestCgroup::Create() {
+Result<std::unique_ptr<TestCgroup>> TestCgroup::Create(bool join, const std::string& name) {
   Result<cgroups::Layout> layout = cgroups::Detect();
   if (!layout.ok()) return layout.error();
   const std::string& mount = layout->unified_mount;
@@ -92,9 +92,10 @@ Result<std::unique_ptr<TestCgroup>> TestCgroup::Create() {
   auto unified = own->find(cgroups::kUnified);
   if (unified == own->end())
     return Error(Errc::kFailedPrecondition, "/proc/self/cgroup has no cgroup v2 line");
-  cgroup->original_ = mount + unified->second;
-  cgroup->path_ = mount + "/berth-test-proxy-" + std::to_string(getpid());
+  cgroup->path_ = mount + "/berth-test-" + name + "-" + std::to_string(getpid());
   if (mkdir(cgroup->path_.c_str(), 0755) != 0) return Error::Sys("mkdir", cgroup->path_);
+  if (!join) return cgroup;
+  cgroup->original_ = mount + unified->second;
   if (Status ok = WriteExisting(cgroup->path_ + "/cgroup.procs", std::to_string(getpid()));
       !ok.ok())
     return ok.error();
@@ -103,7 +104,8 @@ Result<std::unique_ptr<TestCgroup>> TestCgroup::Create() {
 
 TestCgroup::~TestCgroup() {
   if (path_.empty()) return;
-  (void)WriteExisting(original_ + "/cgroup.procs", std::to_string(getpid()));
+  if (!original_.empty())
+    (void)WriteExisting(original_ + "/cgroup.procs", std::to_string(getpid()));
   for (int i = 0; i < 50 && rmdir(path_.c_str()) != 0 && errno == EBUSY; ++i)
     usleep(20000);
 }
@@ -120,20 +122,36 @@ TestBpffs::~TestBpffs() {
 }
 
 Result<std::unique_ptr<EchoServers>> EchoServers::Start(const std::vector<std::string>& addresses,
-                                                        uint16_t port, bool udp) {
+                                                        uint16_t port, bool udp,
+                                                        const std::string& netns,
+                                                        bool report_peer) {
   auto servers = std::make_unique<EchoServers>();
   servers->udp_ = udp;
-  for (const std::string& address : addresses) {
-    Endpoint e = MakeEndpoint(address, port);
-    UniqueFd fd(socket(e.storage.ss_family, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0));
-    if (!fd) return Error::Sys("socket", address);
-    int one = 1;
-    setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (bind(fd.get(), reinterpret_cast<sockaddr*>(&e.storage), e.length) != 0)
-      return Error::Sys("bind", address + ":" + std::to_string(port));
-    if (!udp && listen(fd.get(), 512) != 0) return Error::Sys("listen", address);
-    servers->sockets_.push_back(std::move(fd));
-  }
+  servers->report_peer_ = report_peer;
+  Status opened;
+  // A socket stays in the netns it was made in, whichever thread serves it.
+  InNetns(netns, [&] {
+    for (const std::string& address : addresses) {
+      Endpoint e = MakeEndpoint(address, port);
+      UniqueFd fd(socket(e.storage.ss_family, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0));
+      if (!fd) {
+        opened = Error::Sys("socket", address);
+        return;
+      }
+      int one = 1;
+      setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+      if (bind(fd.get(), reinterpret_cast<sockaddr*>(&e.storage), e.length) != 0) {
+        opened = Error::Sys("bind", address + ":" + std::to_string(port));
+        return;
+      }
+      if (!udp && listen(fd.get(), 512) != 0) {
+        opened = Error::Sys("listen", address);
+        return;
+      }
+      servers->sockets_.push_back(std::move(fd));
+    }
+  });
+  if (!opened.ok()) return opened.error();
   servers->thread_ = std::thread([s = servers.get()] { s->Serve(); });
   return servers;
 }
@@ -155,17 +173,20 @@ void EchoServers::Serve() {
       socklen_t local_length = sizeof(local);
       getsockname(p.fd, reinterpret_cast<sockaddr*>(&local), &local_length);
       std::string answer = AddressOf(local);
+      sockaddr_storage peer{};
+      socklen_t peer_length = sizeof(peer);
       if (udp_) {
         char buffer[512];
-        sockaddr_storage peer{};
-        socklen_t peer_length = sizeof(peer);
         ssize_t n = recvfrom(p.fd, buffer, sizeof(buffer), 0, reinterpret_cast<sockaddr*>(&peer),
                              &peer_length);
+        if (report_peer_) answer += " " + AddressOf(peer);
         if (n >= 0)
           sendto(p.fd, answer.data(), answer.size(), 0, reinterpret_cast<sockaddr*>(&peer),
                  peer_length);
       } else {
-        UniqueFd client(accept4(p.fd, nullptr, nullptr, SOCK_CLOEXEC));
+        UniqueFd client(
+            accept4(p.fd, reinterpret_cast<sockaddr*>(&peer), &peer_length, SOCK_CLOEXEC));
+        if (report_peer_) answer += " " + AddressOf(peer);
         if (client) send(client.get(), answer.data(), answer.size(), MSG_NOSIGNAL);
       }
     }
@@ -203,6 +224,49 @@ Result<std::string> CreatePodNetns(const std::string& dir) {
   return path;
 }
 
+Result<std::string> CreateExternalHost(const std::string& dir) {
+  std::string path = dir + "/ext-netns";
+  if (Status ok = ns::CreatePinnedNetns(path); !ok.ok()) return ok.error();
+  for (std::string args :
+       {"link add vext0 type veth peer name eth0 netns " + path, std::string("link set vext0 up"),
+        "addr add " + std::string(kExternalNodeAddress) + "/24 dev vext0"})
+    if (Status ok = Ip(args); !ok.ok()) return ok.error();
+  for (std::string args : {std::string("link set lo up"), std::string("link set eth0 up"),
+                           "addr add " + std::string(kExternalClient) + "/24 dev eth0",
+                           "addr add " + std::string(kExternalRemoteAddress) + "/24 dev eth0"})
+    if (Status ok = Ip(args, path); !ok.ok()) return ok.error();
+  return path;
+}
+
+void RemoveExternalHost(const std::string& netns) {
+  (void)Ip("link del vext0");
+  if (!netns.empty()) (void)ns::RemovePinnedNetns(netns);
+}
+
+Result<std::string> HttpGet(const std::string& address, uint16_t port, const std::string& path,
+                            const std::string& netns) {
+  Result<std::string> out =
+      Error(Errc::kUnavailable,
+            "GET http://" + address + ":" + std::to_string(port) + path + ": no answer");
+  InNetns(netns, [&] {
+    Endpoint target = MakeEndpoint(address, port);
+    UniqueFd fd(socket(target.storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (connect(fd.get(), reinterpret_cast<sockaddr*>(&target.storage), target.length) != 0) {
+      out = Error::Sys("connect", address + ":" + std::to_string(port));
+      return;
+    }
+    std::string request =
+        "GET " + path + " HTTP/1.1\r\nHost: " + address + "\r\nConnection: close\r\n\r\n";
+    send(fd.get(), request.data(), request.size(), MSG_NOSIGNAL);
+    std::string response;
+    char buffer[1024];
+    for (ssize_t n; (n = recv(fd.get(), buffer, sizeof(buffer), 0)) > 0;)
+      response.append(buffer, n);
+    out = response;
+  });
+  return out;
+}
+
 ProbeResult ProbeTcp(const std::string& address, uint16_t port, int count,
                      const std::string& netns) {
   ProbeResult result;
@@ -210,6 +274,10 @@ ProbeResult ProbeTcp(const std::string& address, uint16_t port, int count,
     Endpoint target = MakeEndpoint(address, port);
     for (int i = 0; i < count; ++i) {
       UniqueFd fd(socket(target.storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+      // A dropped SYN fails the probe in 2 s instead of hanging for minutes.
+      timeval timeout{2, 0};
+      setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
+      setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
       if (connect(fd.get(), reinterpret_cast<sockaddr*>(&target.storage), target.length) != 0) {
         ++result.errors[errno];
         continue;

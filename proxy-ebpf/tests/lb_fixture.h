@@ -23,10 +23,12 @@
 namespace berth::proxy::testing {
 
 // A cgroup under the unified hierarchy that this process sits in while it
-// lives; on destruction the process goes back and the cgroup is removed.
+// lives (unless `join` is false: an empty one, named `<name>`); on
+// destruction the process goes back and the cgroup is removed.
 class TestCgroup {
  public:
-  static Result<std::unique_ptr<TestCgroup>> Create();
+  static Result<std::unique_ptr<TestCgroup>> Create(bool join = true,
+                                                    const std::string& name = "proxy");
   ~TestCgroup();
   const std::string& path() const { return path_; }
 
@@ -46,19 +48,24 @@ class TestBpffs {
   berth::testing::TempDir dir_{"berth-bpffs"};
 };
 
-// Servers that answer with their own address: TCP (one line, then close)
-// and UDP (one datagram back), each on its own thread.
+// Servers that answer with their own address (and, with `report_peer`,
+// " <client address>" after it): TCP (one line, then close) and UDP (one
+// datagram back), each on its own thread.
 class EchoServers {
  public:
-  // `addresses` of one family; listens on each at `port`.
+  // `addresses` of one family; listens on each at `port`, in `netns`
+  // (empty: the caller's).
   static Result<std::unique_ptr<EchoServers>> Start(const std::vector<std::string>& addresses,
-                                                    uint16_t port, bool udp);
+                                                    uint16_t port, bool udp,
+                                                    const std::string& netns = "",
+                                                    bool report_peer = false);
   ~EchoServers();
 
  private:
   void Serve();
   std::vector<UniqueFd> sockets_;
   bool udp_ = false;
+  bool report_peer_ = false;
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };
@@ -70,6 +77,16 @@ Status Ip(const std::string& args, const std::string& netns = "");
 // whose peer vpod0 sits in the node netns (10.251.0.1, fd51::1), default
 // routes via the node.
 Result<std::string> CreatePodNetns(const std::string& dir);
+
+// An "external host": a pinned netns under `dir` whose eth0
+// (192.168.250.2/24, and 192.168.250.3 for a "remote node's" pod) is
+// joined by a veth to vext0 (192.168.250.1/24) in the node netns.
+// RemoveExternalHost undoes it (safe on a partial setup).
+inline constexpr char kExternalClient[] = "192.168.250.2";
+inline constexpr char kExternalNodeAddress[] = "192.168.250.1";
+inline constexpr char kExternalRemoteAddress[] = "192.168.250.3";
+Result<std::string> CreateExternalHost(const std::string& dir);
+void RemoveExternalHost(const std::string& netns);
 
 struct ProbeResult {
   std::map<std::string, int> backends;  // what answered -> count
@@ -84,6 +101,11 @@ ProbeResult ProbeTcp(const std::string& address, uint16_t port, int count,
 // `count` UDP request/responses; `connected`: connect()+send, else sendto.
 ProbeResult ProbeUdp(const std::string& address, uint16_t port, int count, bool connected,
                      const std::string& netns = "");
+
+// A plain HTTP/1.1 GET from `netns` (empty: the caller's); the whole
+// response, status line first.
+Result<std::string> HttpGet(const std::string& address, uint16_t port, const std::string& path,
+                            const std::string& netns = "");
 
 Frontend ClusterIp(const std::string& vip, uint16_t port, L4Protocol protocol,
                    const std::vector<std::string>& backends, uint16_t backend_port);

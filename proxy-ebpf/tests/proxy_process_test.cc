@@ -30,11 +30,12 @@ using testing::ProbeTcp;
 const std::vector<std::string> kBackends = {"10.250.0.1", "10.250.0.2", "10.250.0.3"};
 
 std::string Slice(const std::string& service, const std::vector<std::string>& ready,
-                  const std::vector<std::string>& terminating = {}) {
+                  const std::vector<std::string>& terminating = {},
+                  const std::string& node = "node-a") {
   boost::json::array endpoints;
   for (const std::string& a : ready)
     endpoints.push_back(
-        {{"addresses", {a}}, {"conditions", {{"ready", true}}}, {"nodeName", "node-a"}});
+        {{"addresses", {a}}, {"conditions", {{"ready", true}}}, {"nodeName", node}});
   for (const std::string& a : terminating)
     endpoints.push_back(
         {{"addresses", {a}},
@@ -104,14 +105,23 @@ class ProxyProcessTest : public ::testing::Test {
 
   std::string PinDir() const { return bpffs_->PinDir(); }
 
-  void StartProxy() {
+  // `cgroup` empty: the one this process sits in.
+  void StartProxy(const std::vector<std::string>& extra = {}, const std::string& cgroup = "") {
     metrics_port_ = berth::testing::UnusedPort();
-    auto child = berth::testing::SpawnLogged(
-        {berth::testing::BuiltBinary("cmd/berth"), "proxy", "--kubeconfig",
-         dir_ / "server/admin.kubeconfig", "--hostname-override", "node-a", "--bpf-pin-dir",
-         PinDir(), "--proxy-cgroup-root", cgroup_->path(), "--metrics-bind-address",
-         "127.0.0.1:" + std::to_string(metrics_port_)},
-        dir_ / "proxy.log");
+    std::vector<std::string> argv = {berth::testing::BuiltBinary("cmd/berth"),
+                                     "proxy",
+                                     "--kubeconfig",
+                                     dir_ / "server/admin.kubeconfig",
+                                     "--hostname-override",
+                                     "node-a",
+                                     "--bpf-pin-dir",
+                                     PinDir(),
+                                     "--proxy-cgroup-root",
+                                     cgroup.empty() ? cgroup_->path() : cgroup,
+                                     "--metrics-bind-address",
+                                     "127.0.0.1:" + std::to_string(metrics_port_)};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    auto child = berth::testing::SpawnLogged(argv, dir_ / "proxy.log");
     ASSERT_TRUE(child.ok()) << child.error().str();
     proxy_ = std::move(*child);
   }
@@ -157,6 +167,81 @@ class ProxyProcessTest : public ::testing::Test {
   ChildGuard proxy_;
   uint16_t metrics_port_ = 0;
 };
+
+// Acceptance 2 through the real binary: a NodePort Service with
+// externalTrafficPolicy Local reached from an "external host" netns over
+// the TC programs on vext0. The socket programs go to an empty cgroup, not
+// this process's, so no connect() here is translated at the socket level.
+TEST_F(ProxyProcessTest, NodePortFromAnExternalHostFollowsExternalTrafficPolicyLocal) {
+  auto pods = testing::TestCgroup::Create(/*join=*/false, "np");
+  ASSERT_TRUE(pods.ok()) << pods.error().str();
+  auto ext = testing::CreateExternalHost(dir_.path());
+  ASSERT_TRUE(ext.ok()) << ext.error().str();
+  std::string ext_netns = *ext;
+  struct Cleanup {
+    std::string netns;
+    ~Cleanup() { testing::RemoveExternalHost(netns); }
+  } cleanup{ext_netns};
+  servers_.reset();
+  auto servers = testing::EchoServers::Start(kBackends, 8080, false, "", /*report_peer=*/true);
+  ASSERT_TRUE(servers.ok()) << servers.error().str();
+  servers_ = std::move(*servers);
+
+  const uint16_t node_port = 30081;
+  const uint16_t health_port = 32081;
+  boost::json::object service{
+      {"apiVersion", "v1"},
+      {"kind", "Service"},
+      {"metadata", {{"name", "np"}}},
+      {"spec",
+       {{"type", "NodePort"},
+        {"externalTrafficPolicy", "Local"},
+        {"healthCheckNodePort", health_port},
+        {"ports",
+         {{{"name", "http"}, {"port", 80}, {"targetPort", 8080}, {"nodePort", node_port}}}}}}};
+  auto created =
+      api_->Do("POST", "/api/v1/namespaces/default/services", boost::json::serialize(service));
+  ASSERT_TRUE(created.ok() && created->status == 201) << (created.ok() ? created->body : "");
+  auto slice = api_->Do("POST", "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices",
+                        Slice("np", kBackends));
+  ASSERT_TRUE(slice.ok() && slice->status == 201) << (slice.ok() ? slice->body : "");
+  StartProxy(
+      {"--nodeport-interfaces", "vext0", "--nodeport-addresses", testing::kExternalNodeAddress},
+      (*pods)->path());
+
+  testing::ProbeResult result;
+  for (int i = 0; i < 100; ++i) {
+    result = ProbeTcp(testing::kExternalNodeAddress, node_port, 300, ext_netns);
+    if (result.errors.empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(result.errors.empty()) << ProxyLog();
+  EXPECT_EQ(result.peer_mismatches, 0);
+  // Local policy: every backend sees the external client's own address.
+  for (const std::string& backend : kBackends)
+    EXPECT_NEAR(result.backends[backend + " " + testing::kExternalClient], 100, 40) << backend;
+  Result<std::string> healthy =
+      testing::HttpGet(testing::kExternalNodeAddress, health_port, "/", ext_netns);
+  ASSERT_TRUE(healthy.ok()) << healthy.error().str();
+  EXPECT_TRUE(healthy->starts_with("HTTP/1.1 200")) << *healthy;
+  EXPECT_NE(healthy->find("\"localEndpoints\":3"), std::string::npos) << *healthy;
+
+  // The endpoints move to another node: this node refuses and says 503.
+  auto moved = api_->Do("PUT", "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/np-1",
+                        Slice("np", kBackends, {}, "node-b"));
+  ASSERT_TRUE(moved.ok() && moved->status == 200) << (moved.ok() ? moved->body : "");
+  testing::ProbeResult refused;
+  for (int i = 0; i < 100; ++i) {
+    refused = ProbeTcp(testing::kExternalNodeAddress, node_port, 5, ext_netns);
+    if (refused.errors[ECONNREFUSED] == 5) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(refused.errors[ECONNREFUSED], 5);
+  Result<std::string> unhealthy =
+      testing::HttpGet(testing::kExternalNodeAddress, health_port, "/", ext_netns);
+  ASSERT_TRUE(unhealthy.ok()) << unhealthy.error().str();
+  EXPECT_TRUE(unhealthy->starts_with("HTTP/1.1 503")) << *unhealthy;
+}
 
 TEST_F(ProxyProcessTest, ServesClusterIpsFromTheApiAndSurvivesSigkill) {
   std::string vip = CreateService("web", kBackends);
