@@ -81,6 +81,7 @@ Status LbMaps::Adopt() {
     std::sort(pairs.begin(), pairs.end());
     installed.backends.clear();
     installed.backend_ids.clear();
+    installed.stale = !whole;
     if (whole) {
       for (const auto& [backend, id] : pairs) {
         installed.backends.push_back(backend);

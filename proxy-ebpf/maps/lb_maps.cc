@@ -141,7 +141,8 @@ Status LbMaps::Upsert(const Frontend& frontend, Batches& batches) {
                                                " of the other IP family");
 
   auto existing = installed_.find(key);
-  if (existing != installed_.end() && existing->second.backends == frontend.backends) {
+  if (existing != installed_.end() && !existing->second.stale &&
+      existing->second.backends == frontend.backends) {
     InstalledFrontend& installed = existing->second;
     if (installed.name != name || installed.kind != kind) {
       lb_service_name value = EncodeName(name, kind);

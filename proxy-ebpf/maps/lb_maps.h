@@ -69,6 +69,10 @@ class LbMaps {
     std::vector<uint32_t> backend_ids;  // slot order
     std::string name;
     uint32_t kind = 0;
+    // Adopted without a readable backend list: the maps hold something
+    // other than `backends`, so the next Upsert rewrites it whatever the
+    // desired list is.
+    bool stale = false;
   };
   // What a replaced or removed generation leaves to free.
   struct Garbage {

@@ -121,6 +121,37 @@ TestBpffs::~TestBpffs() {
   umount2(dir_.path().c_str(), MNT_DETACH);
 }
 
+DataplaneConfig TestDataplane::SmallConfig(const std::string& pin_dir,
+                                           const std::vector<std::string>& cgroups) {
+  DataplaneConfig config;
+  config.pin_dir = pin_dir;
+  config.cgroups = cgroups;
+  config.limits.max_services = 1024;
+  config.limits.max_backends = 1024;
+  config.limits.max_slots = 8192;
+  config.limits.connection_entries = 65536;
+  config.maglev_size = 251;
+  return config;
+}
+
+Status TestDataplane::Open(const DataplaneConfig& config) {
+  maps_.reset();
+  dataplane_.reset();
+  pin_dir_ = config.pin_dir;
+  dataplane_ = BERTH_TRY(Dataplane::Open(config));
+  maps_ = std::make_unique<LbMaps>(dataplane_->maps(), config.limits, config.selection,
+                                   config.maglev_size);
+  if (dataplane_->adopted()) return maps_->Adopt();
+  return {};
+}
+
+Status TestDataplane::Remove() {
+  maps_.reset();
+  dataplane_.reset();
+  if (pin_dir_.empty()) return {};
+  return Dataplane::Remove(pin_dir_);
+}
+
 Result<std::unique_ptr<EchoServers>> EchoServers::Start(const std::vector<std::string>& addresses,
                                                         uint16_t port, bool udp,
                                                         const std::string& netns,

@@ -18,6 +18,8 @@
 #include "common/error.h"
 #include "common/fd.h"
 #include "common/testing/testkit.h"
+#include "proxy-ebpf/loader/dataplane.h"
+#include "proxy-ebpf/maps/lb_maps.h"
 #include "proxy-ebpf/model/frontend.h"
 
 namespace berth::proxy::testing {
@@ -46,6 +48,25 @@ class TestBpffs {
 
  private:
   berth::testing::TempDir dir_{"berth-bpffs"};
+};
+
+// The dataplane loaded as `berth proxy` would, with small maps, and its
+// map writer (adopting what the pins hold on a reopen).
+class TestDataplane {
+ public:
+  static DataplaneConfig SmallConfig(const std::string& pin_dir,
+                                     const std::vector<std::string>& cgroups);
+  // Closes what is open, then loads `config`.
+  Status Open(const DataplaneConfig& config);
+  // Closes, then removes the pins (which detaches every program).
+  Status Remove();
+  Dataplane& dataplane() { return *dataplane_; }
+  LbMaps& maps() { return *maps_; }
+
+ private:
+  std::string pin_dir_;
+  std::unique_ptr<Dataplane> dataplane_;
+  std::unique_ptr<LbMaps> maps_;
 };
 
 // Servers that answer with their own address (and, with `report_peer`,

@@ -3,6 +3,8 @@
 // process (moved into a cgroup of its own) as the node's and the pod's
 // client. Acceptance 1 and 5 of issue 8 at the dataplane level.
 
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -10,7 +12,9 @@
 #include <thread>
 
 #include "common/testing/testkit.h"
+#include "proxy-ebpf/bpf/lb_layout.h"
 #include "proxy-ebpf/loader/dataplane.h"
+#include "proxy-ebpf/maps/bpf_map.h"
 #include "proxy-ebpf/maps/lb_maps.h"
 #include "proxy-ebpf/tests/lb_fixture.h"
 
@@ -56,12 +60,8 @@ class SocketLbTest : public ::testing::Test {
   }
 
   void TearDown() override {
-    maps_.reset();
-    dataplane_.reset();
-    if (bpffs_) {
-      Status removed = Dataplane::Remove(bpffs_->PinDir());
-      EXPECT_TRUE(removed.ok()) << removed.error().str();
-    }
+    Status removed = loaded_.Remove();
+    EXPECT_TRUE(removed.ok()) << removed.error().str();
     cgroup_.reset();
     bpffs_.reset();
     for (const std::string& a : kBackends4)
@@ -71,36 +71,23 @@ class SocketLbTest : public ::testing::Test {
   }
 
   void OpenDataplane(Selection selection) {
-    DataplaneConfig config;
-    config.pin_dir = bpffs_->PinDir();
-    config.cgroups = {cgroup_->path()};
-    config.limits.max_services = 1024;
-    config.limits.max_backends = 1024;
-    config.limits.max_slots = 8192;
+    DataplaneConfig config =
+        testing::TestDataplane::SmallConfig(bpffs_->PinDir(), {cgroup_->path()});
     config.selection = selection;
-    config.maglev_size = 251;
-    maps_.reset();
-    dataplane_.reset();
-    auto dataplane = Dataplane::Open(config);
-    ASSERT_TRUE(dataplane.ok()) << dataplane.error().str();
-    dataplane_ = std::move(*dataplane);
-    maps_ =
-        std::make_unique<LbMaps>(dataplane_->maps(), config.limits, selection, config.maglev_size);
-    if (dataplane_->adopted()) {
-      Status adopted = maps_->Adopt();
-      ASSERT_TRUE(adopted.ok()) << adopted.error().str();
-    }
+    Status opened = loaded_.Open(config);
+    ASSERT_TRUE(opened.ok()) << opened.error().str();
   }
 
+  LbMaps& maps() { return loaded_.maps(); }
+
   void Program(const std::vector<Frontend>& frontends) {
-    Status ok = maps_->Replace(frontends);
+    Status ok = maps().Replace(frontends);
     ASSERT_TRUE(ok.ok()) << ok.error().str();
   }
 
   std::unique_ptr<testing::TestBpffs> bpffs_;
   std::unique_ptr<testing::TestCgroup> cgroup_;
-  std::unique_ptr<Dataplane> dataplane_;
-  std::unique_ptr<LbMaps> maps_;
+  testing::TestDataplane loaded_;
 };
 
 TEST_F(SocketLbTest, TcpClusterIpReachesEveryBackendEvenlyFromTheNodeAndFromAPod) {
@@ -194,18 +181,18 @@ TEST_F(SocketLbTest, ARemovedBackendGetsNoNewConnectionOnceApplied) {
 
   Frontend fewer =
       ClusterIp("10.96.0.10", 80, L4Protocol::kTcp, {"10.250.0.1", "10.250.0.3"}, 8080);
-  ASSERT_TRUE(maps_->Apply({fewer}, {}).ok());
+  ASSERT_TRUE(maps().Apply({fewer}, {}).ok());
   testing::ProbeResult after = ProbeTcp("10.96.0.10", 80, 300);
   EXPECT_EQ(after.backends.count("10.250.0.2"), 0u);
   EXPECT_EQ(after.backends.size(), 2u);
 
   // The old generation is freed after the grace period; service stays whole.
   std::this_thread::sleep_for(std::chrono::milliseconds(150));
-  ASSERT_TRUE(maps_->Collect().ok());
-  EXPECT_EQ(maps_->backends(), 2u);
+  ASSERT_TRUE(maps().Collect().ok());
+  EXPECT_EQ(maps().backends(), 2u);
   EXPECT_EQ(ProbeTcp("10.96.0.10", 80, 50).backends.size(), 2u);
 
-  ASSERT_TRUE(maps_->Apply({}, {fewer.key}).ok());
+  ASSERT_TRUE(maps().Apply({}, {fewer.key}).ok());
   EXPECT_EQ(ProbeTcp("10.96.0.10", 80, 1).backends.size(), 0u);
 }
 
@@ -250,8 +237,8 @@ TEST_F(SocketLbTest, AReopenedDataplaneAdoptsPinsWithoutAFailedConnection) {
   });
   for (int restart = 0; restart < 3; ++restart) {
     OpenDataplane(Selection::kRandom);  // closes the old one first
-    ASSERT_TRUE(dataplane_->adopted());
-    EXPECT_EQ(maps_->frontends(), 50u);
+    ASSERT_TRUE(loaded_.dataplane().adopted());
+    EXPECT_EQ(maps().frontends(), 50u);
     Program(frontends);
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -259,6 +246,30 @@ TEST_F(SocketLbTest, AReopenedDataplaneAdoptsPinsWithoutAFailedConnection) {
   client.join();
   EXPECT_GT(ok.load(), 10);
   EXPECT_EQ(failed.load(), 0);
+}
+
+// A proxy that died between writing a service and its slots leaves an
+// entry whose backend list cannot be read; it is adopted as empty. When
+// the desired list is empty too, the entry must still be rewritten: left
+// alone it would keep claiming 3 backends it cannot reach.
+TEST_F(SocketLbTest, AnUnreadableBackendListIsRewrittenAfterARestart) {
+  Program({ClusterIp("10.96.1.9", 80, L4Protocol::kTcp, kBackends4, 8080)});
+  int slots = loaded_.dataplane().maps().slots;
+  auto keys = MapKeys(slots, sizeof(lb_slot_key), "lb_slots");
+  ASSERT_TRUE(keys.ok() && !keys->empty());
+  for (const std::vector<uint8_t>& key : *keys)
+    ASSERT_EQ(bpf_map_delete_elem(slots, key.data()), 0);
+
+  OpenDataplane(Selection::kRandom);
+  Program({ClusterIp("10.96.1.9", 80, L4Protocol::kTcp, {}, 8080)});
+  lb4_service_key key{};
+  key.address = inet_addr("10.96.1.9");
+  key.port = htons(80);
+  key.protocol = IPPROTO_TCP;
+  lb_service value{};
+  ASSERT_EQ(bpf_map_lookup_elem(loaded_.dataplane().maps().services4, &key, &value), 0);
+  EXPECT_EQ(value.count, 0u);
+  EXPECT_EQ(ProbeTcp("10.96.1.9", 80, 3).errors[ECONNREFUSED], 3);
 }
 
 TEST(DataplaneRequirementsTest, ACgroupOutsideCgroup2IsNamed) {

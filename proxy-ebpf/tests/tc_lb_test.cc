@@ -99,12 +99,8 @@ class TcLbTest : public ::testing::Test {
   }
 
   void TearDown() override {
-    maps_.reset();
-    dataplane_.reset();
-    if (bpffs_) {
-      Status removed = Dataplane::Remove(bpffs_->PinDir());
-      EXPECT_TRUE(removed.ok()) << removed.error().str();
-    }
+    Status removed = loaded_.Remove();
+    EXPECT_TRUE(removed.ok()) << removed.error().str();
     cgroup_.reset();
     bpffs_.reset();
     testing::RemoveExternalHost(ext_);
@@ -114,32 +110,17 @@ class TcLbTest : public ::testing::Test {
   }
 
   void OpenDataplane() {
-    DataplaneConfig config;
-    config.pin_dir = bpffs_->PinDir();
-    config.cgroups = {cgroup_->path()};
+    DataplaneConfig config =
+        testing::TestDataplane::SmallConfig(bpffs_->PinDir(), {cgroup_->path()});
     config.tc_devices = {"vext0"};
-    config.limits.max_services = 1024;
-    config.limits.max_backends = 1024;
-    config.limits.max_slots = 8192;
-    config.limits.connection_entries = 65536;
-    config.maglev_size = 251;
-    maps_.reset();
-    dataplane_.reset();
-    auto dataplane = Dataplane::Open(config);
-    ASSERT_TRUE(dataplane.ok()) << dataplane.error().str();
-    dataplane_ = std::move(*dataplane);
-    maps_ = std::make_unique<LbMaps>(dataplane_->maps(), config.limits, config.selection,
-                                     config.maglev_size);
-    if (dataplane_->adopted()) {
-      Status adopted = maps_->Adopt();
-      ASSERT_TRUE(adopted.ok()) << adopted.error().str();
-    }
+    Status opened = loaded_.Open(config);
+    ASSERT_TRUE(opened.ok()) << opened.error().str();
   }
 
   void Program(const boost::json::object& service, const boost::json::object& slice) {
     auto frontends = FrontendsOf(service, {slice}, ThisNode());
     ASSERT_TRUE(frontends.ok()) << frontends.error().str();
-    Status ok = maps_->Replace(*frontends);
+    Status ok = loaded_.maps().Replace(*frontends);
     ASSERT_TRUE(ok.ok()) << ok.error().str();
   }
 
@@ -148,8 +129,7 @@ class TcLbTest : public ::testing::Test {
   std::string pod_;
   std::unique_ptr<testing::TestBpffs> bpffs_;
   std::unique_ptr<testing::TestCgroup> cgroup_;
-  std::unique_ptr<Dataplane> dataplane_;
-  std::unique_ptr<LbMaps> maps_;
+  testing::TestDataplane loaded_;
 };
 
 // "<backend> <the client address it saw>" -> count, as the echo servers
@@ -252,13 +232,11 @@ TEST_F(TcLbTest, ARestartReplacesTheFiltersInPlaceAndCleanupDetachesThem) {
   ASSERT_TRUE(pod.ok());
   Program(NodePortService(false), Slice({{kPodBackend, "node-a"}}));
   OpenDataplane();  // a restarted proxy: same pins, filters replaced
-  EXPECT_TRUE(dataplane_->adopted());
+  EXPECT_TRUE(loaded_.dataplane().adopted());
   testing::ProbeResult result = ProbeTcp(kNodeAddress, kNodePort, 50, ext_);
   ExpectSpread(result, {{std::string(kPodBackend) + " " + kClient, 1}}, 50);
 
-  maps_.reset();
-  dataplane_.reset();
-  ASSERT_TRUE(Dataplane::Remove(bpffs_->PinDir()).ok());
+  ASSERT_TRUE(loaded_.Remove().ok());
   Command show;
   show.argv = {"tc", "filter", "show", "dev", "vext0", "ingress"};
   Result<CommandResult> filters = RunCommand(show);
