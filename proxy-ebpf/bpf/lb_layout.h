@@ -125,11 +125,12 @@ struct lb_service_name {
   __u32 pad;
 };
 
-/* The TC programs' connection table (IPv4). A flow from outside is keyed
- * twice: as the client sent it (FORWARD, seen at ingress) and as the
- * backend's replies carry it (REPLY: at egress for a backend on this node,
- * at ingress for a remote backend reached through SNAT). Both keys hold
- * the whole translation, so either direction is rewritten from one lookup. */
+/* The TC programs' connection table. A flow from outside is keyed twice:
+ * as the client sent it (FORWARD, seen at ingress) and as the backend's
+ * replies carry it (REPLY: at egress for a backend on this node, at
+ * ingress for a remote backend reached through SNAT). Both keys hold the
+ * whole translation, so either direction is rewritten from one lookup.
+ * Addresses are 16 bytes for both families; IPv4 uses the first 4. */
 #define BERTH_CT_FORWARD 0
 #define BERTH_CT_REPLY 1
 
@@ -140,21 +141,22 @@ struct lb_service_name {
 #define BERTH_SNAT_PORT_MIN 61000
 #define BERTH_SNAT_PORT_COUNT 4536
 
-struct lb4_ct_key {
-  __be32 saddr;
-  __be32 daddr;
+struct lb_ct_key {
+  __be32 saddr[4];
+  __be32 daddr[4];
   __be16 sport;
   __be16 dport;
   __u8 protocol;
   __u8 direction; /* BERTH_CT_* */
-  __u16 pad;
+  __u8 v6;
+  __u8 pad;
 };
 
-struct lb4_ct_entry {
-  __be32 client_address;
-  __be32 frontend_address;
-  __be32 backend_address;
-  __be32 snat_address; /* with BERTH_CT_F_SNAT */
+struct lb_ct_entry {
+  __be32 client_address[4];
+  __be32 frontend_address[4];
+  __be32 backend_address[4];
+  __be32 snat_address[4]; /* with BERTH_CT_F_SNAT */
   __be16 client_port;
   __be16 frontend_port;
   __be16 backend_port;

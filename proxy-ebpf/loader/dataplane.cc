@@ -43,7 +43,7 @@ std::string LinksDir(const std::string& pin_dir) {
 
 // Maps only the TC object declares (not in kMapNames: a dataplane without
 // uplinks never creates them).
-constexpr const char* kTcMapNames[] = {"lb4_ct", "lb_tc_devices"};
+constexpr const char* kTcMapNames[] = {"lb_ct", "lb_tc_devices"};
 
 // Sizes the shared maps of `object` as configured: every object that
 // declares them must agree with the pinned ones.
@@ -59,7 +59,7 @@ Status SizeSharedMaps(bpf_object* object, const DataplaneConfig& config) {
         Size{"lb4_backends", limits.max_backends}, Size{"lb6_backends", limits.max_backends},
         Size{"lb_affinity", limits.affinity_entries}, Size{"lb4_rev_sock", limits.reverse_entries},
         Size{"lb6_rev_sock", limits.reverse_entries}, Size{"lb_stats", limits.max_services},
-        Size{"lb_names", limits.max_services}, Size{"lb4_ct", limits.connection_entries}}) {
+        Size{"lb_names", limits.max_services}, Size{"lb_ct", limits.connection_entries}}) {
     bpf_map* map = bpf_object__find_map_by_name(object, size.name);
     if (map == nullptr) continue;
     if (int err = bpf_map__set_max_entries(map, size.entries); err != 0)
@@ -152,6 +152,7 @@ Status Dataplane::LoadTc() {
   tc_->rodata->lb_selection = static_cast<uint32_t>(config_.selection);
   tc_->rodata->lb_maglev_size = config_.maglev_size;
   tc_->rodata->lb_snat4 = config_.snat_ipv4;
+  std::memcpy(tc_->rodata->lb_snat6, config_.snat_ipv6.data(), 16);
   if (int err = tc_lb__load(tc_); err != 0)
     return LibbpfError("load BPF programs (tc_lb) with maps pinned in `" + config_.pin_dir + "`",
                        -err);

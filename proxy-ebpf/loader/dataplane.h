@@ -7,6 +7,7 @@
 // bpf_link_update and each TC filter is replaced in place, so no packet
 // or connect() ever runs without a program.
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -32,9 +33,10 @@ struct DataplaneConfig {
   // Devices whose traffic from outside the node is balanced by the TC
   // programs (NodePort, externalIPs, LoadBalancer IPs); empty: none.
   std::vector<std::string> tc_devices;
-  // The node's IPv4 address a remote backend sees as source (network
-  // order); 0: the frontend's own address.
+  // The node's addresses a remote backend sees as source (network order);
+  // zero: the frontend's own address.
   uint32_t snat_ipv4 = 0;
+  std::array<uint8_t, 16> snat_ipv6{};
 };
 
 // The socket hooks, in attach order.

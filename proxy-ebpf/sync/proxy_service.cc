@@ -62,11 +62,16 @@ Result<std::unique_ptr<ProxyService>> ProxyService::Start(controlplane::client::
     if (!found.ok()) return found.error();
     node.addresses = *found;
   }
-  if (config.dataplane.snat_ipv4 == 0) {
-    for (const IpAddress& address : node.addresses) {
-      if (address.v6) continue;
+  // SNAT sources: the first NodePort address of each family.
+  bool have4 = config.dataplane.snat_ipv4 != 0;
+  bool have6 = config.dataplane.snat_ipv6 != std::array<uint8_t, 16>{};
+  for (const IpAddress& address : node.addresses) {
+    if (!address.v6 && !have4) {
       std::memcpy(&config.dataplane.snat_ipv4, address.bytes.data(), 4);
-      break;
+      have4 = true;
+    } else if (address.v6 && !have6) {
+      config.dataplane.snat_ipv6 = address.bytes;
+      have6 = true;
     }
   }
   std::unique_ptr<ProxyService> service(

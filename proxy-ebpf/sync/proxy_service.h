@@ -32,7 +32,7 @@ struct ProxyConfig {
   std::vector<IpAddress> nodeport_addresses;
   // Where the healthCheckNodePort servers listen.
   std::string health_check_address = "0.0.0.0";
-  // snat_ipv4 0: the first IPv4 NodePort address.
+  // snat_ipv4/6 zero: the first NodePort address of the family.
   DataplaneConfig dataplane;
 };
 

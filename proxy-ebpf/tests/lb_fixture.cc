@@ -238,6 +238,22 @@ Status Ip(const std::string& args, const std::string& netns) {
   return {};
 }
 
+// New interfaces' IPv6 link-local addresses stay tentative (DAD) for
+// about a second; neighbour discovery waits for them, so a first packet
+// would be lost to set-up, not to the code under test.
+static Status WaitIpv6Settled(const std::string& netns) {
+  for (int i = 0; i < 100; ++i) {
+    Command command;
+    if (!netns.empty()) command.argv = {"nsenter", "--net=" + netns};
+    command.argv.insert(command.argv.end(), {"ip", "-6", "addr", "show", "tentative"});
+    Result<CommandResult> run = RunCommand(command);
+    if (!run.ok()) return run.error();
+    if (run->success() && run->out.empty()) return {};
+    usleep(50000);
+  }
+  return Error(Errc::kDeadlineExceeded, "IPv6 addresses still tentative in `" + netns + "`");
+}
+
 Result<std::string> CreatePodNetns(const std::string& dir) {
   std::string path = dir + "/pod-netns";
   if (Status ok = ns::CreatePinnedNetns(path); !ok.ok()) return ok.error();
@@ -252,6 +268,8 @@ Result<std::string> CreatePodNetns(const std::string& dir) {
                            "-6 addr add fd51::2/64 dev eth0 nodad",
                            "route add default via 10.251.0.1", "-6 route add default via fd51::1"})
     if (Status ok = Ip(args, path); !ok.ok()) return ok.error();
+  for (const std::string& netns : {std::string(), path})
+    if (Status ok = WaitIpv6Settled(netns); !ok.ok()) return ok.error();
   return path;
 }
 
@@ -260,12 +278,18 @@ Result<std::string> CreateExternalHost(const std::string& dir) {
   if (Status ok = ns::CreatePinnedNetns(path); !ok.ok()) return ok.error();
   for (std::string args :
        {"link add vext0 type veth peer name eth0 netns " + path, std::string("link set vext0 up"),
-        "addr add " + std::string(kExternalNodeAddress) + "/24 dev vext0"})
+        "addr add " + std::string(kExternalNodeAddress) + "/24 dev vext0",
+        "-6 addr add " + std::string(kExternalNodeAddress6) + "/64 dev vext0 nodad"})
     if (Status ok = Ip(args); !ok.ok()) return ok.error();
   for (std::string args : {std::string("link set lo up"), std::string("link set eth0 up"),
                            "addr add " + std::string(kExternalClient) + "/24 dev eth0",
-                           "addr add " + std::string(kExternalRemoteAddress) + "/24 dev eth0"})
+                           "addr add " + std::string(kExternalRemoteAddress) + "/24 dev eth0",
+                           "-6 addr add " + std::string(kExternalClient6) + "/64 dev eth0 nodad",
+                           "-6 addr add " + std::string(kExternalRemoteAddress6) +
+                               "/64 dev eth0 nodad preferred_lft 0"})
     if (Status ok = Ip(args, path); !ok.ok()) return ok.error();
+  for (const std::string& netns : {std::string(), path})
+    if (Status ok = WaitIpv6Settled(netns); !ok.ok()) return ok.error();
   return path;
 }
 

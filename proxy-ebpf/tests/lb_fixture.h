@@ -100,12 +100,17 @@ Status Ip(const std::string& args, const std::string& netns = "");
 Result<std::string> CreatePodNetns(const std::string& dir);
 
 // An "external host": a pinned netns under `dir` whose eth0
-// (192.168.250.2/24, and 192.168.250.3 for a "remote node's" pod) is
-// joined by a veth to vext0 (192.168.250.1/24) in the node netns.
-// RemoveExternalHost undoes it (safe on a partial setup).
+// (192.168.250.2/24 and fd52::2/64, plus 192.168.250.3 and fd52::3 for a
+// "remote node's" pod) is joined by a veth to vext0 (192.168.250.1/24,
+// fd52::1/64) in the node netns. The ".3" addresses are never a client's
+// source (IPv6: deprecated). RemoveExternalHost undoes it (safe on a
+// partial setup).
 inline constexpr char kExternalClient[] = "192.168.250.2";
 inline constexpr char kExternalNodeAddress[] = "192.168.250.1";
 inline constexpr char kExternalRemoteAddress[] = "192.168.250.3";
+inline constexpr char kExternalClient6[] = "fd52::2";
+inline constexpr char kExternalNodeAddress6[] = "fd52::1";
+inline constexpr char kExternalRemoteAddress6[] = "fd52::3";
 Result<std::string> CreateExternalHost(const std::string& dir);
 void RemoveExternalHost(const std::string& netns);
 

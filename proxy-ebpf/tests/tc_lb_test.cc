@@ -32,6 +32,8 @@ constexpr const char* kClient = testing::kExternalClient;                // the 
 constexpr const char* kRemoteBackend = testing::kExternalRemoteAddress;  // another node's pod
 constexpr const char* kPodBackend = "10.251.0.2";                        // a pod of this node
 constexpr const char* kHostBackend = "10.250.0.1";                       // hostNetwork on this node
+constexpr const char* kPodBackend6 = "fd51::2";
+constexpr const char* kHostBackend6 = "fd50::1";
 constexpr uint16_t kNodePort = 30080;
 constexpr uint16_t kHealthPort = 32080;
 
@@ -40,11 +42,14 @@ struct EndpointSpec {
   std::string node;
 };
 
-boost::json::object NodePortService(bool local, const std::string& protocol = "TCP") {
+boost::json::object NodePortService(bool local, const std::string& protocol = "TCP",
+                                    bool v6 = false) {
+  const char* cluster_ip = v6 ? "fd00::30" : "10.96.0.30";
   boost::json::object spec{
       {"type", "NodePort"},
-      {"clusterIP", "10.96.0.30"},
-      {"clusterIPs", {"10.96.0.30"}},
+      {"clusterIP", cluster_ip},
+      {"clusterIPs", {cluster_ip}},
+      {"ipFamilies", {v6 ? "IPv6" : "IPv4"}},
       {"ports", {{{"name", "web"}, {"port", 80}, {"protocol", protocol}, {"nodePort", kNodePort}}}},
       {"externalTrafficPolicy", local ? "Local" : "Cluster"}};
   if (local) spec["healthCheckNodePort"] = kHealthPort;
@@ -55,7 +60,7 @@ boost::json::object NodePortService(bool local, const std::string& protocol = "T
 }
 
 boost::json::object Slice(const std::vector<EndpointSpec>& endpoints,
-                          const std::string& protocol = "TCP") {
+                          const std::string& protocol = "TCP", bool v6 = false) {
   boost::json::array items;
   for (const EndpointSpec& e : endpoints)
     items.push_back(
@@ -66,14 +71,14 @@ boost::json::object Slice(const std::vector<EndpointSpec>& endpoints,
            {{"name", "web-1"},
             {"namespace", "default"},
             {"labels", {{"kubernetes.io/service-name", "web"}}}}},
-          {"addressType", "IPv4"},
+          {"addressType", v6 ? "IPv6" : "IPv4"},
           {"endpoints", items},
           {"ports", {{{"name", "web"}, {"port", 8080}, {"protocol", protocol}}}}};
 }
 
 NodeInfo ThisNode() {
-  Result<IpAddress> address = IpAddress::Parse(kNodeAddress);
-  return {"node-a", {*address}};
+  return {"node-a",
+          {*IpAddress::Parse(kNodeAddress), *IpAddress::Parse(testing::kExternalNodeAddress6)}};
 }
 
 class TcLbTest : public ::testing::Test {
@@ -81,6 +86,9 @@ class TcLbTest : public ::testing::Test {
   void SetUp() override {
     BERTH_REQUIRE(berth::testing::IsRoot(), "root (BPF, netns, tc)");
     ASSERT_TRUE(WriteExisting("/proc/sys/net/ipv4/ip_forward", "1").ok());
+    ASSERT_TRUE(WriteExisting("/proc/sys/net/ipv6/conf/all/forwarding", "1").ok());
+    ASSERT_TRUE(
+        testing::Ip("-6 addr add " + std::string(kHostBackend6) + "/128 dev lo nodad").ok());
     ASSERT_TRUE(testing::Ip("addr add " + std::string(kHostBackend) + "/32 dev lo").ok());
     auto ext = testing::CreateExternalHost(dir_.path());
     ASSERT_TRUE(ext.ok()) << ext.error().str();
@@ -107,6 +115,7 @@ class TcLbTest : public ::testing::Test {
     (void)testing::Ip("link del vpod0");
     if (!pod_.empty()) (void)ns::RemovePinnedNetns(pod_);
     (void)testing::Ip("addr del " + std::string(kHostBackend) + "/32 dev lo");
+    (void)testing::Ip("-6 addr del " + std::string(kHostBackend6) + "/128 dev lo");
   }
 
   void OpenDataplane() {
@@ -136,7 +145,8 @@ class TcLbTest : public ::testing::Test {
 // answer with report_peer.
 void ExpectSpread(const testing::ProbeResult& result, const std::map<std::string, int>& expected,
                   int total) {
-  EXPECT_TRUE(result.errors.empty()) << "first errno " << result.errors.begin()->first;
+  EXPECT_TRUE(result.errors.empty())
+      << "first errno " << result.errors.begin()->first << " x" << result.errors.begin()->second;
   EXPECT_EQ(result.peer_mismatches, 0) << "the client must see the NodePort as its peer";
   ASSERT_EQ(result.backends.size(), expected.size());
   for (const auto& [answer, share_of] : expected) {
@@ -162,6 +172,26 @@ TEST_F(TcLbTest, NodePortFromOutsideReachesLocalAndRemoteBackends) {
                {{std::string(kPodBackend) + " " + kClient, 3},
                 {std::string(kHostBackend) + " " + kClient, 3},
                 {std::string(kRemoteBackend) + " " + kNodeAddress, 3}},
+               1000);
+}
+
+TEST_F(TcLbTest, Ipv6NodePortReachesLocalAndRemoteBackends) {
+  const std::string node6 = testing::kExternalNodeAddress6;
+  const std::string client6 = testing::kExternalClient6;
+  const std::string remote6 = testing::kExternalRemoteAddress6;
+  auto pod = testing::EchoServers::Start({kPodBackend6}, 8080, false, pod_, true);
+  auto host = testing::EchoServers::Start({kHostBackend6}, 8080, false, "", true);
+  auto remote = testing::EchoServers::Start({remote6}, 8080, false, ext_, true);
+  ASSERT_TRUE(pod.ok() && host.ok() && remote.ok());
+  Program(NodePortService(false, "TCP", true),
+          Slice({{kPodBackend6, "node-a"}, {kHostBackend6, "node-a"}, {remote6, "node-b"}}, "TCP",
+                true));
+
+  testing::ProbeResult result = ProbeTcp(node6, kNodePort, 1000, ext_);
+  ExpectSpread(result,
+               {{std::string(kPodBackend6) + " " + client6, 3},
+                {std::string(kHostBackend6) + " " + client6, 3},
+                {remote6 + " " + node6, 3}},
                1000);
 }
 
