@@ -2,6 +2,9 @@
 
 #include <bpf/bpf.h>
 
+#include <algorithm>
+#include <cerrno>
+
 namespace berth::proxy {
 namespace {
 
@@ -30,6 +33,50 @@ Result<std::vector<std::vector<uint8_t>>> MapKeys(int fd, size_t key_size, const
   }
   if (errno != ENOENT) return MapError("bpf_map_get_next_key", map, errno);
   return keys;
+}
+
+Result<MapContents> MapDump(int fd, size_t key_size, size_t value_size, const char* map) {
+  MapContents out;
+  out.key_size = key_size;
+  out.value_size = value_size;
+  bpf_map_batch_opts opts{};
+  opts.sz = sizeof(opts);
+  // The batch position token: a bucket index for hash maps, a key for
+  // arrays; key-sized (at least 8 bytes) fits both.
+  std::vector<uint8_t> in(std::max<size_t>(key_size, 8));
+  std::vector<uint8_t> next(in.size());
+  bool first = true;
+  while (true) {
+    size_t have = out.size();
+    out.keys.resize((have + kBatchElements) * key_size);
+    out.values.resize((have + kBatchElements) * value_size);
+    auto count = static_cast<uint32_t>(kBatchElements);
+    int rc = bpf_map_lookup_batch(fd, first ? nullptr : in.data(), next.data(),
+                                  out.keys.data() + have * key_size,
+                                  out.values.data() + have * value_size, &count, &opts);
+    int err = rc == 0 ? 0 : errno;
+    if (rc != 0 && err != ENOENT) {
+      if (!first || (err != EINVAL && err != ENOTSUP && err != EOPNOTSUPP)) {
+        return MapError("bpf_map_lookup_batch", map, err);
+      }
+      // No batch lookup for this map: key by key.
+      std::vector<std::vector<uint8_t>> keys = BERTH_TRY(MapKeys(fd, key_size, map));
+      out.keys.clear();
+      out.values.clear();
+      std::vector<uint8_t> value(value_size);
+      for (const std::vector<uint8_t>& key : keys) {
+        if (!BERTH_TRY(MapLookup(fd, key.data(), value.data(), map))) continue;
+        out.keys.insert(out.keys.end(), key.begin(), key.end());
+        out.values.insert(out.values.end(), value.begin(), value.end());
+      }
+      return out;
+    }
+    out.keys.resize((have + count) * key_size);
+    out.values.resize((have + count) * value_size);
+    if (err == ENOENT) return out;  // the last batch
+    in.swap(next);
+    first = false;
+  }
 }
 
 Status MapBatch::Flush() {

@@ -18,6 +18,20 @@ Result<bool> MapLookup(int fd, const void* key, void* value, const char* map);
 // Every key of a hash map (bpf_map_get_next_key), key_size bytes each.
 Result<std::vector<std::vector<uint8_t>>> MapKeys(int fd, size_t key_size, const char* map);
 
+// Every entry of a map, read with BPF_MAP_LOOKUP_BATCH (falling back to
+// one lookup per key where the kernel lacks it for this map type):
+// `keys` and `values` hold key_size / value_size bytes per entry.
+struct MapContents {
+  size_t key_size = 0;
+  size_t value_size = 0;
+  std::vector<uint8_t> keys;
+  std::vector<uint8_t> values;
+  size_t size() const { return key_size == 0 ? 0 : keys.size() / key_size; }
+  const uint8_t* key(size_t i) const { return keys.data() + i * key_size; }
+  const uint8_t* value(size_t i) const { return values.data() + i * value_size; }
+};
+Result<MapContents> MapDump(int fd, size_t key_size, size_t value_size, const char* map);
+
 class MapBatch {
  public:
   MapBatch(int fd, size_t key_size, size_t value_size, const char* map)

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <set>
 #include <sstream>
 #include <tuple>
@@ -29,17 +30,56 @@ Result<uint32_t> ValueSize(int fd, const char* map) {
   return info.value_size;
 }
 
+// What the status reads besides the services, each map in a few batch
+// lookups: at 10,000 services one lookup per slot would be ~100,000
+// syscalls for every /metrics scrape.
+struct Snapshot {
+  std::map<std::tuple<uint32_t, uint32_t, uint32_t>, uint32_t> slots;  // (id, rev, slot) -> backend
+  std::map<uint32_t, Backend> backends4;
+  std::map<uint32_t, Backend> backends6;
+  std::map<uint32_t, lb_service_name> names;
+  MapContents stats;
+};
+
+template <class T>
+T Read(const uint8_t* bytes) {
+  T value{};
+  std::memcpy(&value, bytes, sizeof(value));
+  return value;
+}
+
+Result<Snapshot> TakeSnapshot(const LbMapFds& fds, size_t stats_value_size) {
+  Snapshot snap;
+  MapContents slots =
+      BERTH_TRY(MapDump(fds.slots, sizeof(lb_slot_key), sizeof(uint32_t), "lb_slots"));
+  for (size_t i = 0; i < slots.size(); ++i) {
+    auto key = Read<lb_slot_key>(slots.key(i));
+    snap.slots[{key.service_id, key.rev, key.slot}] = Read<uint32_t>(slots.value(i));
+  }
+  MapContents b4 =
+      BERTH_TRY(MapDump(fds.backends4, sizeof(uint32_t), sizeof(lb4_backend), "lb4_backends"));
+  for (size_t i = 0; i < b4.size(); ++i)
+    snap.backends4[Read<uint32_t>(b4.key(i))] = DecodeBackend4(Read<lb4_backend>(b4.value(i)));
+  MapContents b6 =
+      BERTH_TRY(MapDump(fds.backends6, sizeof(uint32_t), sizeof(lb6_backend), "lb6_backends"));
+  for (size_t i = 0; i < b6.size(); ++i)
+    snap.backends6[Read<uint32_t>(b6.key(i))] = DecodeBackend6(Read<lb6_backend>(b6.value(i)));
+  MapContents names =
+      BERTH_TRY(MapDump(fds.names, sizeof(uint32_t), sizeof(lb_service_name), "lb_names"));
+  for (size_t i = 0; i < names.size(); ++i)
+    snap.names[Read<uint32_t>(names.key(i))] = Read<lb_service_name>(names.value(i));
+  snap.stats = BERTH_TRY(MapDump(fds.stats, sizeof(uint32_t), stats_value_size, "lb_stats"));
+  return snap;
+}
+
 // The backend ids of one service: its slots, or its Maglev table's ids.
-Result<std::vector<uint32_t>> BackendIds(const LbMapFds& fds, const lb_service& service,
-                                         std::vector<uint32_t>& table) {
+Result<std::vector<uint32_t>> BackendIds(const LbMapFds& fds, const Snapshot& snap,
+                                         const lb_service& service, std::vector<uint32_t>& table) {
   std::vector<uint32_t> ids;
   for (uint32_t slot = 0; slot < service.count; ++slot) {
-    lb_slot_key key{service.id, service.rev, slot};
-    uint32_t id = 0;
-    Result<bool> found = MapLookup(fds.slots, &key, &id, "lb_slots");
-    if (!found.ok()) return found.error();
-    if (!*found) break;
-    ids.push_back(id);
+    auto it = snap.slots.find({service.id, service.rev, slot});
+    if (it == snap.slots.end()) break;
+    ids.push_back(it->second);
   }
   if (ids.size() == service.count) return ids;
   Result<bool> found = MapLookup(fds.maglev, &service.id, table.data(), "lb_maglev");
@@ -77,57 +117,37 @@ Result<std::vector<FrontendStatus>> DumpFrontends(const LbMapFds& fds) {
   std::vector<uint8_t> stats(StatsValueSize(cpus));
   const size_t stride = StatsValueSize(1);
 
+  Snapshot snap = BERTH_TRY(TakeSnapshot(fds, stats.size()));
+
   std::vector<FrontendStatus> out;
   for (bool v6 : {false, true}) {
-    int fd = v6 ? fds.services6 : fds.services4;
-    const char* map = v6 ? "lb6_services" : "lb4_services";
-    Result<std::vector<std::vector<uint8_t>>> keys =
-        MapKeys(fd, v6 ? sizeof(lb6_service_key) : sizeof(lb4_service_key), map);
-    if (!keys.ok()) return keys.error();
-    for (const std::vector<uint8_t>& raw : *keys) {
-      lb_service service{};
-      Result<bool> found = MapLookup(fd, raw.data(), &service, map);
-      if (!found.ok()) return found.error();
-      if (!*found) continue;
+    MapContents services = BERTH_TRY(
+        v6 ? MapDump(fds.services6, sizeof(lb6_service_key), sizeof(lb_service), "lb6_services")
+           : MapDump(fds.services4, sizeof(lb4_service_key), sizeof(lb_service), "lb4_services"));
+    for (size_t i = 0; i < services.size(); ++i) {
+      auto service = Read<lb_service>(services.value(i));
       FrontendStatus status;
-      if (v6) {
-        lb6_service_key key{};
-        std::memcpy(&key, raw.data(), sizeof(key));
-        status.key = DecodeKey6(key);
-      } else {
-        lb4_service_key key{};
-        std::memcpy(&key, raw.data(), sizeof(key));
-        status.key = DecodeKey4(key);
-      }
+      status.key = v6 ? DecodeKey6(Read<lb6_service_key>(services.key(i)))
+                      : DecodeKey4(Read<lb4_service_key>(services.key(i)));
       status.id = service.id;
       status.flags = service.flags;
-      lb_service_name name{};
-      if (Result<bool> named = MapLookup(fds.names, &service.id, &name, "lb_names");
-          named.ok() && *named) {
+      if (auto named = snap.names.find(service.id); named != snap.names.end()) {
+        const lb_service_name& name = named->second;
         status.name.assign(name.name, strnlen(name.name, sizeof(name.name)));
         if (name.kind < std::size(kKindNames)) status.kind = kKindNames[name.kind];
       }
-      Result<std::vector<uint32_t>> ids = BackendIds(fds, service, table);
-      if (!ids.ok()) return ids.error();
-      for (uint32_t id : *ids) {
-        if (v6) {
-          lb6_backend backend{};
-          if (Result<bool> hit = MapLookup(fds.backends6, &id, &backend, "lb6_backends");
-              hit.ok() && *hit)
-            status.backends.push_back(DecodeBackend6(backend));
-        } else {
-          lb4_backend backend{};
-          if (Result<bool> hit = MapLookup(fds.backends4, &id, &backend, "lb4_backends");
-              hit.ok() && *hit)
-            status.backends.push_back(DecodeBackend4(backend));
-        }
+      std::vector<uint32_t> ids = BERTH_TRY(BackendIds(fds, snap, service, table));
+      const std::map<uint32_t, Backend>& by_id = v6 ? snap.backends6 : snap.backends4;
+      for (uint32_t id : ids) {
+        if (auto it = by_id.find(id); it != by_id.end()) status.backends.push_back(it->second);
       }
       std::sort(status.backends.begin(), status.backends.end());
-      if (Result<bool> counted = MapLookup(fds.stats, &service.id, stats.data(), "lb_stats");
-          counted.ok() && *counted) {
+      // An array dumps in key order: entry i is id i.
+      if (service.id < snap.stats.size() &&
+          Read<uint32_t>(snap.stats.key(service.id)) == service.id) {
+        const uint8_t* per_cpu = snap.stats.value(service.id);
         for (int cpu = 0; cpu < cpus; ++cpu) {
-          lb_service_stats one{};
-          std::memcpy(&one, stats.data() + cpu * stride, sizeof(one));
+          auto one = Read<lb_service_stats>(per_cpu + cpu * stride);
           status.connections += one.connections;
           status.refused += one.refused;
         }
