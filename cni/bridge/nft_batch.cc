@@ -7,6 +7,12 @@
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 
+#include <algorithm>
+#include <chrono>
+#include <optional>
+#include <set>
+#include <thread>
+
 namespace berth::cni::bridge {
 namespace {
 
@@ -37,6 +43,24 @@ NftRule ParseRule(const nlmsghdr* nlh) {
     }
   });
   return rule;
+}
+
+// The ruleset generation (NFT_MSG_GETGEN): every commit bumps it.
+Result<uint32_t> NftGeneration(NetlinkSocket& sock) {
+  NlMessage msg(NftType(NFT_MSG_GETGEN), 0);
+  auto* gen = msg.PutHeader<nfgenmsg>();
+  gen->nfgen_family = AF_UNSPEC;
+  gen->version = NFNETLINK_V0;
+  std::optional<uint32_t> id;
+  BERTH_TRY(sock.Request(msg, "NFT_MSG_GETGEN", "ruleset", [&](const nlmsghdr* nlh) -> Status {
+    ForEachAttr(nlh, sizeof(nfgenmsg), [&](const nlattr* attr) {
+      if (mnl_attr_get_type(attr) == NFTA_GEN_ID && mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
+        id = ntohl(mnl_attr_get_u32(attr));
+    });
+    return Ok();
+  }));
+  if (!id) return Error(Errc::kInternal, "NFT_MSG_GETGEN: the reply has no NFTA_GEN_ID");
+  return *id;
 }
 
 }  // namespace
@@ -114,22 +138,43 @@ Status NftBatch::Commit(std::string_view what) {
 
 Result<std::vector<NftRule>> ListNftRules(NetlinkSocket& sock, uint8_t family,
                                           const std::string& table) {
-  NlMessage msg(NftType(NFT_MSG_GETRULE), 0);
-  auto* gen = msg.PutHeader<nfgenmsg>();
-  gen->nfgen_family = family;
-  gen->version = NFNETLINK_V0;
-  mnl_attr_put_strz(msg.nlh(), NFTA_RULE_TABLE, table.c_str());
-  std::vector<NftRule> rules;
-  Status st = sock.Dump(
-      msg,
-      [&](const nlmsghdr* nlh) -> Status {
-        if (nlh->nlmsg_type == NftType(NFT_MSG_NEWRULE)) rules.push_back(ParseRule(nlh));
-        return Ok();
-      },
-      "NFT_MSG_GETRULE", "table " + table);
-  if (!st.ok() && st.error().sys_errno() == ENOENT) return std::vector<NftRule>();
-  if (!st.ok()) return std::move(st).error();
-  return rules;
+  // A rule dump resumes by position between its netlink reads, so a
+  // change between two reads shifts the rules under it. A commit bumps the
+  // generation (and the kernel flags the dump NLM_F_DUMP_INTR, which Dump
+  // retries, though not when no rule message follows the change): the
+  // generation read before and after catches it. A transaction still in
+  // progress in another process inserts its new rules into the lists
+  // before it commits, with no generation change: the rule at the resume
+  // point is then sent twice. Rules are unique by handle, so the second
+  // copy is dropped.
+  constexpr int kAttempts = 50;
+  for (int attempt = 1;; ++attempt) {
+    uint32_t before = BERTH_TRY(NftGeneration(sock));
+    NlMessage msg(NftType(NFT_MSG_GETRULE), 0);
+    auto* gen = msg.PutHeader<nfgenmsg>();
+    gen->nfgen_family = family;
+    gen->version = NFNETLINK_V0;
+    mnl_attr_put_strz(msg.nlh(), NFTA_RULE_TABLE, table.c_str());
+    std::vector<NftRule> rules;
+    Status st = sock.Dump(
+        msg,
+        [&](const nlmsghdr* nlh) -> Status {
+          if (nlh->nlmsg_type == NftType(NFT_MSG_NEWRULE)) rules.push_back(ParseRule(nlh));
+          return Ok();
+        },
+        "NFT_MSG_GETRULE", "table " + table);
+    if (!st.ok() && st.error().sys_errno() != ENOENT) return std::move(st).error();
+    if (!st.ok()) rules.clear();  // no such table: no rules
+    if (BERTH_TRY(NftGeneration(sock)) == before) {
+      std::set<uint64_t> seen;
+      std::erase_if(rules, [&](const NftRule& r) { return !seen.insert(r.handle).second; });
+      return rules;
+    }
+    if (attempt == kAttempts)
+      return Error(Errc::kAborted, "NFT_MSG_GETRULE table " + table + ": the ruleset changed " +
+                                       "during " + std::to_string(kAttempts) + " dumps in a row");
+    std::this_thread::sleep_for(std::chrono::microseconds(100 * std::min(attempt, 20)));
+  }
 }
 
 std::string EncodeRuleComment(std::string_view comment) {

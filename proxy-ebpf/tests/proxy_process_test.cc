@@ -315,8 +315,8 @@ TEST_F(ProxyProcessTest, ServesClusterIpsFromTheApiAndSurvivesSigkill) {
         "import urllib.request,sys;print(urllib.request.urlopen(sys.argv[1]).read().decode())",
         "http://127.0.0.1:" + std::to_string(metrics_port_) + "/metrics"}});
   ASSERT_TRUE(metrics.ok() && metrics->success()) << (metrics.ok() ? metrics->err : "");
-  size_t line = metrics->out.find(
-      "berth_proxy_frontend_connections_total{service=\"default/web:http\"");
+  size_t line =
+      metrics->out.find("berth_proxy_frontend_connections_total{service=\"default/web:http\"");
   ASSERT_NE(line, std::string::npos) << metrics->out;
   // The per-CPU counters add up to the connections made above (>1,000).
   std::string sample = metrics->out.substr(line, metrics->out.find('\n', line) - line);
