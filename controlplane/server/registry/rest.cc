@@ -266,6 +266,22 @@ Status Rest::EnsureKubernetesService(const std::string& ip, const std::string& e
                                     {"name", "https"}, {"port", port}, {"protocol", "TCP"}}}}}}}};
   BERTH_TRY_CTX(put(*api::FindResource("", "v1", "endpoints"), std::move(endpoints)),
                 "the kubernetes Endpoints");
+  // kube-apiserver writes the slice itself too (the Endpoints carry
+  // skip-mirror): proxies read EndpointSlices, not Endpoints.
+  bj::object slice{
+      {"apiVersion", "discovery.k8s.io/v1"},
+      {"kind", "EndpointSlice"},
+      {"metadata",
+       bj::object{{"name", "kubernetes"},
+                  {"namespace", "default"},
+                  {"labels", bj::object{{"kubernetes.io/service-name", "kubernetes"}}}}},
+      {"addressType", endpoint.find(':') == std::string::npos ? "IPv4" : "IPv6"},
+      {"endpoints", bj::array{bj::object{{"addresses", bj::array{bj::string(endpoint)}},
+                                         {"conditions", bj::object{{"ready", true}}}}}},
+      {"ports", bj::array{bj::object{{"name", "https"}, {"port", port}, {"protocol", "TCP"}}}}};
+  BERTH_TRY_CTX(
+      put(*api::FindResource("discovery.k8s.io", "v1", "endpointslices"), std::move(slice)),
+      "the kubernetes EndpointSlice");
   return Ok();
 }
 

@@ -57,6 +57,24 @@ TEST_F(ApiServerTest, KubectlVersionReachesTheServer) {
   EXPECT_EQ(health->out, "ok") << health->err;
 }
 
+// As kube-apiserver: the kubernetes Service, its Endpoints and its
+// EndpointSlice (what kube-proxy and berth proxy read) name this server.
+TEST_F(ApiServerTest, TheKubernetesServiceHasAnEndpointSlice) {
+  Result<CommandResult> out = Kubectl(
+      "1.33",
+      {"get", "--raw", "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/kubernetes"});
+  ASSERT_TRUE(out.ok()) << out.error().str();
+  ASSERT_EQ(out->exit_code, 0) << out->err;
+  boost::json::object slice = boost::json::parse(out->out).as_object();
+  EXPECT_EQ(slice.at("metadata").at("labels").at("kubernetes.io/service-name"), "kubernetes");
+  EXPECT_EQ(slice.at("addressType"), "IPv4");
+  const boost::json::object& endpoint = slice.at("endpoints").at(0).as_object();
+  EXPECT_EQ(endpoint.at("conditions").at("ready"), true);
+  const boost::json::object& port = slice.at("ports").at(0).as_object();
+  EXPECT_EQ(port.at("name"), "https");
+  EXPECT_EQ(port.at("port").as_int64(), server_->port());
+}
+
 TEST_F(ApiServerTest, NoCredentialsIs401WithAStatusBody) {
   std::string ca = ReadFile(dir_.path() + "/pki/ca.crt").value();
   http::TlsClient anonymous(server_->port(), ca, nullptr);
