@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "common/time.h"
 #include "controlplane/client/api_util.h"
+#include "volumes/remove_tree.h"
 #include "volumes/volume_manager.h"
 
 namespace berth::agent {
@@ -679,6 +680,13 @@ Status PodWorker::Terminate(const bj::object& pod, RuntimePod& rt, bool removed)
     BERTH_TRY(DeleteObject(pod));
   }
   BERTH_TRY(Cleanup(rt));
+  // Nothing can read the logs of a pod that is gone (upstream's container
+  // GC evicts such log directories too).
+  if (deps_.options != nullptr) {
+    std::string dir = PodLogDirectory(pod, *deps_.options);
+    BERTH_TRY(volumes::RemoveTreeOnOneFilesystem(deps_.options->pod_logs_dir,
+                                                 dir.substr(dir.rfind('/') + 1)));
+  }
   std::lock_guard lock(mu_);
   done_ = true;
   return Ok();

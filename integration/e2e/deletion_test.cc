@@ -67,6 +67,13 @@ class DeletionTest : public E2eTest {
                          << ::testing::PrintToString(RuntimeObjectsOf(uid, true));
     bool no_shims = Eventually(seconds(10), [&] { return ProcessesFor(sandbox_ids).empty(); });
     EXPECT_TRUE(no_shims) << ::testing::PrintToString(ProcessesFor(sandbox_ids));
+    // As upstream's container GC: no log directory outlives its pod.
+    bool logs_gone = Eventually(seconds(10), [&] {
+      for (const std::string& entry : ListDir(up().logs_dir()).value_or(std::vector<std::string>{}))
+        if (entry.ends_with("_" + uid)) return false;
+      return true;
+    });
+    EXPECT_TRUE(logs_gone) << "the pod's log directory stays under " << up().logs_dir();
     std::vector<std::string> kept = RuntimeObjectsOf(uid, false);
     if (!kept.empty()) {
       std::printf("note: the runtime keeps (stopped) %s of deleted pod %s\n",
