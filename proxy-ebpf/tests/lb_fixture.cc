@@ -322,6 +322,11 @@ Result<std::string> HttpGet(const std::string& address, uint16_t port, const std
   return out;
 }
 
+void RemovePodNetns(const std::string& netns) {
+  (void)Ip("link del vpod0");
+  if (!netns.empty()) (void)ns::RemovePinnedNetns(netns);
+}
+
 ProbeResult ProbeTcp(const std::string& address, uint16_t port, int count,
                      const std::string& netns) {
   ProbeResult result;

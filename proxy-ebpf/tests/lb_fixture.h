@@ -98,6 +98,8 @@ Status Ip(const std::string& args, const std::string& netns = "");
 // whose peer vpod0 sits in the node netns (10.251.0.1, fd51::1), default
 // routes via the node.
 Result<std::string> CreatePodNetns(const std::string& dir);
+// Undoes CreatePodNetns (safe on a partial setup or an empty path).
+void RemovePodNetns(const std::string& netns);
 
 // An "external host": a pinned netns under `dir` whose eth0
 // (192.168.250.2/24 and fd52::2/64, plus 192.168.250.3 and fd52::3 for a

@@ -101,7 +101,13 @@ TEST_F(SocketLbTest, TcpClusterIpReachesEveryBackendEvenlyFromTheNodeAndFromAPod
   ExpectEvenSpread(node, kBackends4, 1000);
 
   berth::testing::TempDir dir("berth-pod");
+  // Unpinned before `dir` goes: a pinned file cannot be removed.
+  struct Unpin {
+    std::string netns;
+    ~Unpin() { testing::RemovePodNetns(netns); }
+  } unpin;
   auto pod = testing::CreatePodNetns(dir.path());
+  if (pod.ok()) unpin.netns = *pod;
   ASSERT_TRUE(pod.ok()) << pod.error().str();
   testing::ProbeResult from_pod = ProbeTcp("10.96.0.10", 80, 1000, *pod);
   EXPECT_TRUE(from_pod.errors.empty());

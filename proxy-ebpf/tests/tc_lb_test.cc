@@ -14,7 +14,6 @@
 #include "common/file.h"
 #include "common/process.h"
 #include "common/testing/testkit.h"
-#include "namespaces/pinned_netns.h"
 #include "proxy-ebpf/loader/dataplane.h"
 #include "proxy-ebpf/maps/lb_maps.h"
 #include "proxy-ebpf/model/frontends.h"
@@ -112,8 +111,7 @@ class TcLbTest : public ::testing::Test {
     cgroup_.reset();
     bpffs_.reset();
     testing::RemoveExternalHost(ext_);
-    (void)testing::Ip("link del vpod0");
-    if (!pod_.empty()) (void)ns::RemovePinnedNetns(pod_);
+    testing::RemovePodNetns(pod_);
     (void)testing::Ip("addr del " + std::string(kHostBackend) + "/32 dev lo");
     (void)testing::Ip("-6 addr del " + std::string(kHostBackend6) + "/128 dev lo");
   }
