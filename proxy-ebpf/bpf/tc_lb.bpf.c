@@ -316,6 +316,20 @@ static __always_inline int choose(const struct packet* p, __u32* service_id, __u
   return 0;
 }
 
+/* The connection-table key of the packet (saddr:sport -> daddr:dport). */
+static __always_inline void ct_key(struct lb_ct_key* key, const struct packet* p,
+                                   const __be32 saddr[4], __be16 sport, const __be32 daddr[4],
+                                   __be16 dport, __u8 direction) {
+  __builtin_memset(key, 0, sizeof(*key));
+  __builtin_memcpy(key->saddr, saddr, 16);
+  __builtin_memcpy(key->daddr, daddr, 16);
+  key->sport = sport;
+  key->dport = dport;
+  key->protocol = p->protocol;
+  key->direction = direction;
+  key->v6 = p->v6;
+}
+
 /* Claims a source port on the node for `entry`'s flow to its backend:
  * the REPLY key (backend -> node:port) must be free or already this
  * flow's. Returns 0 and fills entry->snat_port, or -1 when every try was
@@ -325,15 +339,9 @@ static __always_inline int claim_snat_port(struct lb_ct_entry* entry, const stru
 #pragma unroll
   for (int i = 0; i < BERTH_SNAT_TRIES; i++) {
     __u16 port = BERTH_SNAT_PORT_MIN + (hash + i * 2654435761u) % BERTH_SNAT_PORT_COUNT;
-    struct lb_ct_key reply = {
-        .sport = entry->backend_port,
-        .dport = bpf_htons(port),
-        .protocol = p->protocol,
-        .direction = BERTH_CT_REPLY,
-        .v6 = p->v6,
-    };
-    __builtin_memcpy(reply.saddr, entry->backend_address, 16);
-    __builtin_memcpy(reply.daddr, entry->snat_address, 16);
+    struct lb_ct_key reply;
+    ct_key(&reply, p, entry->backend_address, entry->backend_port, entry->snat_address,
+           bpf_htons(port), BERTH_CT_REPLY);
     struct lb_ct_entry* taken = bpf_map_lookup_elem(&lb_ct, &reply);
     if (taken && (!address_equal(taken->client_address, entry->client_address) ||
                   taken->client_port != entry->client_port))
@@ -385,26 +393,13 @@ static __always_inline int new_flow(const struct packet* p, struct lb_ct_entry* 
     snat_address(p, entry->snat_address);
     if (claim_snat_port(entry, p) != 0) return -1;
   } else {
-    struct lb_ct_key reply = {
-        .sport = entry->backend_port,
-        .dport = entry->client_port,
-        .protocol = p->protocol,
-        .direction = BERTH_CT_REPLY,
-        .v6 = p->v6,
-    };
-    __builtin_memcpy(reply.saddr, entry->backend_address, 16);
-    __builtin_memcpy(reply.daddr, entry->client_address, 16);
+    struct lb_ct_key reply;
+    ct_key(&reply, p, entry->backend_address, entry->backend_port, entry->client_address,
+           entry->client_port, BERTH_CT_REPLY);
     if (bpf_map_update_elem(&lb_ct, &reply, entry, BPF_ANY) != 0) return -1;
   }
-  struct lb_ct_key forward = {
-      .sport = p->sport,
-      .dport = p->dport,
-      .protocol = p->protocol,
-      .direction = BERTH_CT_FORWARD,
-      .v6 = p->v6,
-  };
-  __builtin_memcpy(forward.saddr, p->saddr, 16);
-  __builtin_memcpy(forward.daddr, p->daddr, 16);
+  struct lb_ct_key forward;
+  ct_key(&forward, p, p->saddr, p->sport, p->daddr, p->dport, BERTH_CT_FORWARD);
   if (bpf_map_update_elem(&lb_ct, &forward, entry, BPF_ANY) != 0) return -1;
   lb_count(service_id, 0);
   return 1;
@@ -425,15 +420,8 @@ static __always_inline int forward(struct __sk_buff* skb, const struct packet* p
 }
 
 static __always_inline struct lb_ct_entry* ct_lookup(const struct packet* p, __u8 direction) {
-  struct lb_ct_key key = {
-      .sport = p->sport,
-      .dport = p->dport,
-      .protocol = p->protocol,
-      .direction = direction,
-      .v6 = p->v6,
-  };
-  __builtin_memcpy(key.saddr, p->saddr, 16);
-  __builtin_memcpy(key.daddr, p->daddr, 16);
+  struct lb_ct_key key;
+  ct_key(&key, p, p->saddr, p->sport, p->daddr, p->dport, direction);
   return bpf_map_lookup_elem(&lb_ct, &key);
 }
 
