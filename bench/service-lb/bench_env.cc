@@ -18,6 +18,7 @@
 #include <cstring>
 #include <vector>
 
+#include "bench/service-lb/piped_child.h"
 #include "bench/service-lb/service_set.h"
 #include "common/fd.h"
 
@@ -199,25 +200,10 @@ Status Backends::Serve(const std::string& probe) {
   std::string listen;
   for (const Endpoint& ep : RealEndpoints())
     listen += (listen.empty() ? "" : ",") + ep.str();
-  std::string netns_path = "/run/netns/" + netns_;
-  int pipe_fds[2];
-  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return Error::Sys("pipe2");
-  UniqueFd read_end(pipe_fds[0]);
-  UniqueFd write_end(pipe_fds[1]);
-  pid_t pid = ::fork();
-  if (pid < 0) return Error::Sys("fork");
-  if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    int ns_fd = ::open(netns_path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (ns_fd < 0 || ::setns(ns_fd, CLONE_NEWNET) != 0) ::_exit(126);
-    ::dup2(write_end.get(), STDOUT_FILENO);
-    ::execl(probe.c_str(), probe.c_str(), "serve", "--tcp", "--wait-close", "--listen",
-            listen.c_str(), nullptr);
-    ::_exit(127);
-  }
-  server_ = ChildGuard(pid);
-  write_end.reset();
-  return WaitReady(read_end.get());
+  PipedChild child = BERTH_TRY(SpawnPiped(
+      {probe, "serve", "--tcp", "--wait-close", "--listen", listen}, "/run/netns/" + netns_, ""));
+  server_ = ChildGuard(child.pid);
+  return WaitReady(child.out.get());
 }
 
 Result<BenchCgroup> BenchCgroup::Create() {

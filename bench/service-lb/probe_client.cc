@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "bench/service-lb/bench_env.h"
+#include "bench/service-lb/piped_child.h"
 #include "common/fd.h"
 #include "common/json.h"
 #include "common/process.h"
@@ -17,43 +18,16 @@
 namespace berth::bench {
 namespace {
 
-// In the child, before exec: into the cgroup, so that the socket programs
-// see every socket the probe makes.
-void JoinCgroup(const std::string& cgroup) {
-  if (cgroup.empty()) return;
-  std::string procs = cgroup + "/cgroup.procs";
-  int fd = ::open(procs.c_str(), O_WRONLY | O_CLOEXEC);
-  std::string pid = std::to_string(::getpid());
-  if (fd < 0 || ::write(fd, pid.data(), pid.size()) != static_cast<ssize_t>(pid.size()))
-    ::_exit(125);
-  ::close(fd);
-}
-
 Result<std::string> RunCapturing(const ProbeRequest& request) {
   std::vector<std::string> args = {request.probe,   "tcp",
                                    "--target",      request.target,
                                    "--count",       std::to_string(request.count),
                                    "--concurrency", std::to_string(request.concurrency)};
-  std::vector<char*> argv;
-  argv.reserve(args.size() + 1);
-  for (std::string& a : args)
-    argv.push_back(a.data());
-  argv.push_back(nullptr);
-  int pipe_fds[2];
-  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return Error::Sys("pipe2");
-  UniqueFd read_end(pipe_fds[0]);
-  UniqueFd write_end(pipe_fds[1]);
-  pid_t pid = ::fork();
-  if (pid < 0) return Error::Sys("fork");
-  if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    JoinCgroup(request.cgroup);
-    ::dup2(write_end.get(), STDOUT_FILENO);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
+  // In the cgroup, so that the socket programs see every socket it makes.
+  PipedChild child = BERTH_TRY(SpawnPiped(args, "", request.cgroup));
+  pid_t pid = child.pid;
+  UniqueFd read_end = std::move(child.out);
   SetRunningProbe(pid);
-  write_end.reset();
   std::string out;
   char buf[4096];
   ssize_t n = 0;
@@ -66,8 +40,9 @@ Result<std::string> RunCapturing(const ProbeRequest& request) {
   SetRunningProbe(0);
   if (!status.ok()) return std::move(status).error();
   if (int code = ExitCodeFromWaitStatus(*status); code != 0)
-    return Error(Errc::kInternal, "berth-lb-probe tcp exited with " + std::to_string(code) +
-                                      (code == 125 ? " (could not join the cgroup)" : ""));
+    return Error(Errc::kInternal,
+                 "berth-lb-probe tcp exited with " + std::to_string(code) +
+                     (code == kChildNoCgroup ? " (could not join the cgroup)" : ""));
   return out;
 }
 
