@@ -561,6 +561,19 @@ TEST_F(DeploymentTest, ProgressDeadlineExceededWhenPodsNeverBecomeReady) {
   EXPECT_NE(status->err.find("exceeded its progress deadline"), std::string::npos) << status->err;
 }
 
+// A ReplicaSet of `replicas` pods labelled app=<name>.
+bj::object ReplicaSetOf(const std::string& name, int replicas) {
+  bj::object labels{{"app", name}};
+  bj::array containers{bj::object{{"name", "web"}, {"image", "registry.example/web:v1"}}};
+  return bj::object{
+      {"metadata", bj::object{{"name", name}}},
+      {"spec",
+       bj::object{{"replicas", replicas},
+                  {"selector", bj::object{{"matchLabels", labels}}},
+                  {"template", bj::object{{"metadata", bj::object{{"labels", labels}}},
+                                          {"spec", bj::object{{"containers", containers}}}}}}}};
+}
+
 // The ReplicaSet controller alone: adoption, replacement, release, status.
 TEST_F(DeploymentTest, AReplicaSetAdoptsOrphansReplacesDeletedPodsAndReleasesRelabeledOnes) {
   Call("POST", "/api/v1/namespaces/default/pods",
@@ -571,28 +584,17 @@ TEST_F(DeploymentTest, AReplicaSetAdoptsOrphansReplacesDeletedPodsAndReleasesRel
                                                      {"image", "registry.example/web:v1"}}}}}}},
        201);
   // The controllers' pod informer must know the orphan before the
-  // ReplicaSet syncs, or it rightly makes three pods and deletes one later.
-  // Bound and marked Ready by the fake kubelet takes several writes after
-  // the create the informer saw.
+  // ReplicaSet syncs, or it rightly makes three pods and deletes one later
+  // (it did in CI, its watch behind the test's). A watch delivers in
+  // resourceVersion order, so once the controller counts the pod of a
+  // ReplicaSet made after the orphan, its informer has the orphan too.
+  Call("POST", "/apis/apps/v1/namespaces/default/replicasets", ReplicaSetOf("barrier", 1), 201);
   ASSERT_TRUE(WaitFor([&] {
-    for (const bj::object& p : ActivePods("front"))
-      if (StringAt(p, {"metadata", "name"}) == "orphan" && controllers::IsPodReady(p)) return true;
-    return false;
+    bj::value rs =
+        Call("GET", "/apis/apps/v1/namespaces/default/replicasets/barrier", nullptr, 200);
+    return api::LookupInt(rs.as_object(), {"status", "replicas"}) == 1;
   }));
-  Call("POST", "/apis/apps/v1/namespaces/default/replicasets",
-       bj::object{
-           {"metadata", bj::object{{"name", "front"}}},
-           {"spec",
-            bj::object{
-                {"replicas", 3},
-                {"selector", bj::object{{"matchLabels", bj::object{{"app", "front"}}}}},
-                {"template",
-                 bj::object{{"metadata", bj::object{{"labels", bj::object{{"app", "front"}}}}},
-                            {"spec", bj::object{{"containers",
-                                                 bj::array{bj::object{
-                                                     {"name", "web"},
-                                                     {"image", "registry.example/web:v1"}}}}}}}}}}},
-       201);
+  Call("POST", "/apis/apps/v1/namespaces/default/replicasets", ReplicaSetOf("front", 3), 201);
   auto controlled_by_front = [](const bj::object& pod) {
     std::optional<controllers::OwnerRef> ref = controllers::ControllerOf(pod);
     return ref && ref->kind == "ReplicaSet" && ref->name == "front";
