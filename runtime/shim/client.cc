@@ -13,7 +13,9 @@
 
 #include "common/file.h"
 #include "common/process.h"
+#include "common/strings.h"
 #include "common/unix_socket.h"
+#include "namespaces/syscalls.h"
 #include "runtime/shim/protocol.h"
 
 extern char** environ;
@@ -186,8 +188,29 @@ Status Forget(const std::string& dir, const std::string& id) {
   return Ok();
 }
 
-Status Shutdown(const std::string& dir) {
+Status Shutdown(const std::string& dir, std::chrono::milliseconds timeout) {
+  // The pidfd is opened while the shim still holds its pid, so a pid reused
+  // later is never waited on; none (no pid file, already gone) means nothing
+  // to wait for once the request is answered.
+  UniqueFd pidfd;
+  if (Result<std::string> text = ReadFile(dir + "/shim.pid"); text.ok()) {
+    if (Result<pid_t> pid = ParseInt<pid_t>(*text, dir + "/shim.pid"); pid.ok()) {
+      pidfd = UniqueFd(sys::PidfdOpen(*pid));
+    }
+  }
   BERTH_TRY(Call(dir, {"shutdown"}, "stop shim"));
+  if (!pidfd) return Ok();
+  pollfd p{pidfd.get(), POLLIN, 0};
+  int ready = 0;
+  do {
+    ready = ::poll(&p, 1, static_cast<int>(timeout.count()));
+  } while (ready < 0 && errno == EINTR);
+  if (ready < 0) return Error::Sys("poll", "pidfd of the shim in " + dir);
+  if (ready == 0) {
+    return Error(Errc::kDeadlineExceeded, "the shim in " + dir + " has not exited " +
+                                              std::to_string(timeout.count()) +
+                                              " ms after shutdown");
+  }
   return Ok();
 }
 

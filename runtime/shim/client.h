@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -68,7 +69,10 @@ Result<std::vector<ShimContainer>> List(const std::string& dir);
 
 Status Reopen(const std::string& dir, const std::string& id);
 Status Forget(const std::string& dir, const std::string& id);
-Status Shutdown(const std::string& dir);
+// Asks the shim to exit (refused while a container runs) and waits until
+// it has, so its directory can go without the shim still writing there.
+Status Shutdown(const std::string& dir,
+                std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
 // <dir>/exits/<id>: the wait status and wall-clock exit time, if recorded.
 struct ExitRecord {
