@@ -196,7 +196,9 @@ vm_seconds() { printf '%d.%d' $(($1 / 1000)) $(($1 % 1000 / 100)); }
 # boot within $BERTH_VM_BOOT_TIMEOUT (default 180) seconds. The console goes
 # to WORKDIR/console.log, qemu's own messages to WORKDIR/qemu.log. Returns 0
 # when the guest finished (WORKDIR/done exists), 1 otherwise; sets
-# VM_END_STATE (finished, died, timeout, boot-timeout), VM_BOOT_SECONDS
+# VM_END_STATE (finished, died, timeout, boot-timeout, or stalled: the
+# guest's heartbeat file went $BERTH_VM_STALL_SECONDS, default 120, without
+# a write), VM_BOOT_SECONDS
 # (host wall clock until the guest reported "booted") and VM_ELAPSED_SECONDS.
 vm_boot() {
   local work=$1 kernel=$2 initramfs=$3 timeout=$4 console_mode=$5
@@ -215,6 +217,7 @@ vm_boot() {
     -virtfs "local,path=$work,mount_tag=results,security_model=none"
   )
   : >"$work/console.log"
+  rm -f "$work/booted" "$work/done" "$work/fatal" "$work/heartbeat"
   start=$(vm_now_ms)
   "$qemu" "${args[@]}" </dev/null >"$work/qemu.log" 2>&1 &
   VM_QEMU_PID=$!
@@ -222,7 +225,7 @@ vm_boot() {
 
   VM_BOOT_SECONDS=""
   VM_END_STATE=""
-  local state=running elapsed
+  local state=running elapsed beat_checked=0 stall=${BERTH_VM_STALL_SECONDS:-120}
   while kill -0 "$VM_QEMU_PID" 2>/dev/null; do
     elapsed=$(($(vm_now_ms) - start))
     if [ -z "$VM_BOOT_SECONDS" ]; then
@@ -230,6 +233,13 @@ vm_boot() {
         VM_BOOT_SECONDS=$(vm_seconds "$elapsed")
       elif ((elapsed > boot_timeout * 1000)); then
         state=boot-timeout
+        break
+      fi
+    elif ((elapsed - beat_checked > 5000)) && [ -f "$work/heartbeat" ]; then
+      # The guest writes its heartbeat every 5 s of its own time.
+      beat_checked=$elapsed
+      if ((EPOCHSECONDS - $(stat -c %Y "$work/heartbeat") > stall)); then
+        state=stalled
         break
       fi
     fi
@@ -245,6 +255,7 @@ vm_boot() {
   case $state in
     boot-timeout) vm_log "error: guest did not boot within ${boot_timeout}s" ;;
     timeout) vm_log "error: guest still running after ${timeout}s; stopped it" ;;
+    stalled) vm_log "error: no heartbeat from the guest for over ${stall}s (it stalled as a whole); stopped it" ;;
   esac
   if [ -f "$work/fatal" ]; then
     vm_log "error: guest init failed: $(cat "$work/fatal")"

@@ -115,6 +115,55 @@ run_in_vm_errors() {
 }
 check "run-in-vm: bad cwd and missing qemu are reported" run_in_vm_errors
 
+# --- vm_boot and the guest's heartbeat, with a stand-in for qemu ------------
+# The stand-in finds the results share among its arguments as qemu would,
+# says "booted", then beats every second for BEATS seconds (then stops as a
+# stalled guest does) or until DONE_AFTER seconds, when it finishes.
+fake_qemu() {
+  cat >"$tmp/fake-qemu" <<'FAKE'
+#!/bin/bash
+for a in "$@"; do
+  if [[ $a == local,path=*,mount_tag=results,* ]]; then work=${a#local,path=}; work=${work%%,*}; fi
+done
+echo 1 >"$work/booted"
+for ((i = 0; i < ${BEATS:-1000}; i++)); do
+  echo "$i" >"$work/heartbeat"
+  if ((i >= ${DONE_AFTER:-1000})); then echo "$i" >"$work/done"; exit 0; fi
+  sleep 1
+done
+exec sleep 1000
+FAKE
+  chmod +x "$tmp/fake-qemu"
+}
+
+boot_fake() { # BEATS DONE_AFTER: runs vm_boot on the stand-in, sets VM_END_STATE
+  mkdir -p "$tmp/guest"
+  BEATS=$1 DONE_AFTER=$2 BERTH_VM_QEMU=$tmp/fake-qemu BERTH_VM_STALL_SECONDS=2 \
+    vm_boot "$tmp/guest" /dev/null /dev/null 60 none 2>"$tmp/boot.log" || true
+}
+
+heartbeat_stall() {
+  fake_qemu
+  boot_fake 1 1000
+  if ! { [ "$VM_END_STATE" = stalled ] && grep -q "no heartbeat from the guest" "$tmp/boot.log"; }; then
+    echo "state $VM_END_STATE" >&2
+    cat "$tmp/boot.log" >&2
+    return 1
+  fi
+}
+check "vm_boot stops a guest whose heartbeat stops" heartbeat_stall
+
+heartbeat_alive() {
+  fake_qemu
+  boot_fake 1000 8
+  [ "$VM_END_STATE" = finished ] || {
+    echo "state $VM_END_STATE" >&2
+    cat "$tmp/boot.log" >&2
+    return 1
+  }
+}
+check "vm_boot waits for a guest that keeps beating" heartbeat_alive
+
 # --- syntax and lint -------------------------------------------------------
 syntax() {
   local f
