@@ -8,6 +8,7 @@
 
 #include "agent/container/environment.h"
 #include "agent/pods/container_config.h"
+#include "agent/pods/container_gc.h"
 #include "agent/pods/pod_cgroups.h"
 #include "agent/pods/pod_spec.h"
 #include "agent/pods/sandbox_config.h"
@@ -366,7 +367,18 @@ Status PodWorker::SyncRunning(const bj::object& pod, RuntimePod& rt) {
     }
   }
   rt = BERTH_TRY(InspectPod(*deps_.cri, uid_));
-  return WriteStatus(pod, rt, false);
+  BERTH_TRY(WriteStatus(pod, rt, false));
+  // Done here rather than on a timer, so a removal never races a start.
+  // A failure leaves the pod as it is; the next sync tries again.
+  if (deps_.options != nullptr) {
+    Status collected = CollectContainerGarbage(
+        *deps_.cri, rt, deps_.options->root_dir + "/pods/" + uid_ + "/containers");
+    if (!collected.ok()) {
+      BLOG(kWarn) << "pod " << IdOf(pod).namespace_ << "/" << IdOf(pod).name
+                  << ": container garbage collection: " << collected.error().str();
+    }
+  }
+  return Ok();
 }
 
 Status PodWorker::EnsureSandbox(const bj::object& pod, RuntimePod& rt) {

@@ -94,5 +94,37 @@ TEST_F(RestartPolicyTest, PhasesAndContainerStates) {
   }
 }
 
+// Container GC: a crashing container keeps its newest exited instance
+// (lastState, `kubectl logs --previous`) and nothing older, as kubelet
+// does with its defaults; without it every restart leaves one behind.
+TEST_F(RestartPolicyTest, ACrashingContainerLeavesOnlyItsPreviousInstance) {
+  ASSERT_TRUE(
+      Apply("apiVersion: v1\nkind: Pod\nmetadata: {name: crasher}\nspec:\n"
+            "  terminationGracePeriodSeconds: 1\n  containers:\n  - name: c\n"
+            "    image: berth.local/demo:latest\n    imagePullPolicy: Never\n"
+            "    command: [\"sh\", \"-c\", \"echo crashed; exit 1\"]\n"));
+  bj::value pod = WaitPod("crasher", "restartCount 2", seconds(60), [](const bj::value& p) {
+    const bj::value* s = ContainerStatus(p, "c");
+    return s != nullptr && IntAt(*s, "/restartCount") >= 2;
+  });
+  std::string uid = StringAt(pod, "/metadata/uid");
+  ASSERT_FALSE(uid.empty()) << Describe(pod);
+  auto containers = [&] {
+    int n = 0;
+    for (const std::string& o : RuntimeObjectsOf(uid))
+      if (o.starts_with("container ")) ++n;
+    return n;
+  };
+  // Three instances exist by now; the sync that started the third removes
+  // the first (and the second too once the third has exited).
+  EXPECT_TRUE(Eventually(seconds(5), [&] {
+    int n = containers();
+    return n >= 1 && n <= 2;
+  })) << ::testing::PrintToString(RuntimeObjectsOf(uid));
+  CommandResult previous = Kubectl({"logs", "crasher", "--previous"});
+  EXPECT_EQ(previous.exit_code, 0) << previous.err;
+  EXPECT_EQ(previous.out, "crashed\n");
+}
+
 }  // namespace
 }  // namespace berth::e2e

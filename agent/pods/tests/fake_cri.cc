@@ -190,4 +190,21 @@ FakeCri::~FakeCri() {
   server_->Shutdown();
 }
 
+grpc::Status FakeRuntimeService::RemoveContainer(grpc::ServerContext*,
+                                                 const v1::RemoveContainerRequest* req,
+                                                 v1::RemoveContainerResponse*) {
+  std::lock_guard lock(mu_);
+  std::erase_if(containers_, [&](const auto& c) { return c.first.id() == req->container_id(); });
+  return grpc::Status::OK;
+}
+
+grpc::Status FakeRuntimeService::RemovePodSandbox(grpc::ServerContext*,
+                                                  const v1::RemovePodSandboxRequest* req,
+                                                  v1::RemovePodSandboxResponse*) {
+  std::lock_guard lock(mu_);
+  std::erase_if(sandboxes_, [&](const auto& s) { return s.id() == req->pod_sandbox_id(); });
+  std::erase_if(containers_, [&](const auto& c) { return c.second == req->pod_sandbox_id(); });
+  return grpc::Status::OK;
+}
+
 }  // namespace berth::agent::testing

@@ -69,6 +69,12 @@ class FakeRuntimeService final : public v1::RuntimeService::Service {
                               v1::ListContainersResponse* resp) override;
   grpc::Status ContainerStatus(grpc::ServerContext*, const v1::ContainerStatusRequest* req,
                                v1::ContainerStatusResponse* resp) override;
+  // Removal forgets the object; removing an unknown one succeeds, as the
+  // CRI asks.
+  grpc::Status RemoveContainer(grpc::ServerContext*, const v1::RemoveContainerRequest* req,
+                               v1::RemoveContainerResponse*) override;
+  grpc::Status RemovePodSandbox(grpc::ServerContext*, const v1::RemovePodSandboxRequest* req,
+                                v1::RemovePodSandboxResponse*) override;
 
  private:
   static bool Matches(const google::protobuf::Map<std::string, std::string>& selector,

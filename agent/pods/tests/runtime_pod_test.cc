@@ -7,34 +7,13 @@
 
 #include "agent/pods/sandbox_config.h"
 #include "agent/pods/tests/fake_cri.h"
+#include "agent/pods/tests/runtime_objects.h"
 
 namespace berth::agent {
 namespace {
 
-v1::PodSandboxStatus Sandbox(const std::string& id, const std::string& uid, uint32_t attempt,
-                             int64_t created_at, bool ready) {
-  v1::PodSandboxStatus s;
-  s.set_id(id);
-  s.mutable_metadata()->set_uid(uid);
-  s.mutable_metadata()->set_attempt(attempt);
-  s.set_created_at(created_at);
-  s.set_state(ready ? v1::SANDBOX_READY : v1::SANDBOX_NOTREADY);
-  (*s.mutable_labels())[kPodUidLabel] = uid;
-  return s;
-}
-
-v1::ContainerStatus Container(const std::string& id, const std::string& uid,
-                              const std::string& name, uint32_t attempt, int64_t created_at) {
-  v1::ContainerStatus c;
-  c.set_id(id);
-  c.mutable_metadata()->set_name(name);
-  c.mutable_metadata()->set_attempt(attempt);
-  c.set_created_at(created_at);
-  c.set_state(v1::CONTAINER_EXITED);
-  (*c.mutable_labels())[kPodUidLabel] = uid;
-  (*c.mutable_labels())[kContainerNameLabel] = name;
-  return c;
-}
+using testing::Container;
+using testing::Sandbox;
 
 std::vector<std::string> Ids(const std::vector<const v1::ContainerStatus*>& cs) {
   std::vector<std::string> out;
