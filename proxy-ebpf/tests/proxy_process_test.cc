@@ -282,11 +282,17 @@ TEST_F(ProxyProcessTest, ServesClusterIpsFromTheApiAndSurvivesSigkill) {
   StartProxy();
   // The restarted proxy adopts the maps and re-points the links; then a
   // change must still flow through it.
-  for (int i = 0; i < 100 && ProxyLog().find("full sync") == std::string::npos; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  // Bounded generously: on a loaded 2-core host the restart once took more
+  // than 5 s to load its programs and list the API.
+  bool synced = false;
+  for (int i = 0; i < 600 && !synced; ++i) {
+    synced = ProxyLog().find("full sync") != std::string::npos;
+    if (!synced) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   stop = true;
   client.join();
+  ASSERT_TRUE(synced) << "the restarted proxy never synced: " << ProxyLog();
   EXPECT_GT(ok.load(), 50);
   EXPECT_EQ(failed.load(), 0) << ProxyLog();
   EXPECT_NE(ProxyLog().find("adopted"), std::string::npos) << ProxyLog();
