@@ -30,15 +30,12 @@ int ProxyStatus(const std::vector<std::string>& args) {
                  flags.Usage().c_str());
     return 2;
   }
-  if (pin_dir.empty()) {
-    Result<std::string> name = agent::NodeHostname(node);
-    if (!name.ok()) {
-      std::fprintf(stderr, "berth proxy status: %s\n", name.error().str().c_str());
-      return 1;
-    }
-    pin_dir = DefaultPinDir(*name);
+  Result<std::string> dir = PinDirOfThisNode(pin_dir, node);
+  if (!dir.ok()) {
+    std::fprintf(stderr, "berth proxy status: %s\n", dir.error().str().c_str());
+    return 1;
   }
-  Result<proxy::LbMapFds> fds = proxy::OpenPinnedMaps(pin_dir);
+  Result<proxy::LbMapFds> fds = proxy::OpenPinnedMaps(*dir);
   if (!fds.ok()) {
     std::fprintf(stderr, "berth proxy status: %s\n", fds.error().str().c_str());
     return 1;
@@ -85,8 +82,7 @@ int RunProxy(const std::vector<std::string>& args) {
     return 1;
   }
   if (cleanup) {
-    std::string pin_dir = o.pin_dir.empty() ? DefaultPinDir(*node) : o.pin_dir;
-    if (Status removed = proxy::Dataplane::Remove(pin_dir); !removed.ok()) {
+    if (Status removed = proxy::Dataplane::Remove(PinDir(o.pin_dir, *node)); !removed.ok()) {
       std::fprintf(stderr, "berth proxy --cleanup: %s\n", removed.error().str().c_str());
       return 1;
     }

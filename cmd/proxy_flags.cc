@@ -1,5 +1,6 @@
 #include "cmd/proxy_flags.h"
 
+#include "agent/node/node_addresses.h"
 #include "agent/pods/pod_cgroups.h"
 #include "cgroups/cgroups.h"
 #include "common/file.h"
@@ -69,7 +70,7 @@ Result<RunningProxy> StartProxy(const ProxyOptions& o, const std::string& node,
     config.nodeport_addresses.push_back(*address);
   }
   proxy::DataplaneConfig& d = config.dataplane;
-  d.pin_dir = o.pin_dir.empty() ? DefaultPinDir(node) : o.pin_dir;
+  d.pin_dir = PinDir(o.pin_dir, node);
   std::string cgroup = o.cgroup_root;
   if (cgroup.empty()) {
     Result<cgroups::Layout> layout = cgroups::Detect();
@@ -126,8 +127,14 @@ Result<RunningProxy> StartProxy(const ProxyOptions& o, const std::string& node,
   return running;
 }
 
-std::string DefaultPinDir(const std::string& node) {
-  return "/sys/fs/bpf/berth/" + node;
+std::string PinDir(const std::string& flag, const std::string& node) {
+  return flag.empty() ? "/sys/fs/bpf/berth/" + node : flag;
+}
+
+Result<std::string> PinDirOfThisNode(const std::string& flag,
+                                     const std::string& hostname_override) {
+  if (!flag.empty()) return flag;
+  return PinDir(flag, BERTH_TRY(agent::NodeHostname(hostname_override)));
 }
 
 Result<NodeCgroups> ResolveNodeCgroups(const std::string& berth_root,
@@ -167,8 +174,7 @@ Result<RunningProxy> StartNodeProxy(ProxyOptions o, const std::string& node,
   }
   RunningProxy running = BERTH_TRY(StartProxy(o, node, std::move(api)));
   BLOG(kInfo) << "proxy: Services for the pods in " << o.cgroup_root << " and the processes in "
-              << o.host_cgroup << "; pins in "
-              << (o.pin_dir.empty() ? DefaultPinDir(node) : o.pin_dir);
+              << o.host_cgroup << "; pins in " << PinDir(o.pin_dir, node);
   return running;
 }
 

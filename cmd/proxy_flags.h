@@ -42,8 +42,12 @@ struct RunningProxy {
 Result<RunningProxy> StartProxy(const ProxyOptions& o, const std::string& node,
                                 controlplane::client::ClientConfig api);
 
-// The default pin directory of `node`'s dataplane.
-std::string DefaultPinDir(const std::string& node);
+// `flag` (--bpf-pin-dir) when set, else the default pin directory of
+// `node`'s dataplane.
+std::string PinDir(const std::string& flag, const std::string& node);
+// The same for this host's node: `hostname_override` or the host name, as
+// the agent names its Node.
+Result<std::string> PinDirOfThisNode(const std::string& flag, const std::string& hostname_override);
 
 // The cgroup berth makes for node processes that should reach Services:
 // a sibling of kubepods (a process joins by writing its pid to

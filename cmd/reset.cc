@@ -16,7 +16,6 @@
 #include <vector>
 
 #include "agent/cri/cri_client.h"
-#include "agent/node/node_addresses.h"
 #include "cgroups/cgroups.h"
 #include "cmd/flags.h"
 #include "cmd/proxy_flags.h"
@@ -187,14 +186,12 @@ int RunReset(const std::vector<std::string>& args) {
     log_dirs = std::move(*removed);
   }
   // The dataplane: unpinning the links detaches the programs.
-  if (pin_dir.empty()) {
-    Result<std::string> name = agent::NodeHostname(node_name);
-    if (!name.ok()) {
-      std::fprintf(stderr, "berth reset: %s\n", name.error().str().c_str());
-      return 1;
-    }
-    pin_dir = DefaultPinDir(*name);
+  Result<std::string> resolved_pin_dir = PinDirOfThisNode(pin_dir, node_name);
+  if (!resolved_pin_dir.ok()) {
+    std::fprintf(stderr, "berth reset: %s\n", resolved_pin_dir.error().str().c_str());
+    return 1;
   }
+  pin_dir = *resolved_pin_dir;
   if (PathExists(pin_dir)) {
     if (Status s = proxy::Dataplane::Remove(pin_dir); !s.ok()) {
       std::fprintf(stderr, "berth reset: proxy: %s\n", s.error().str().c_str());
