@@ -253,17 +253,16 @@ Status Rest::EnsureKubernetesService(const std::string& ip, const std::string& e
       {"status", bj::object{{"loadBalancer", bj::object()}}}};
   BERTH_TRY_CTX(put(*api::FindResource("", "v1", "services"), std::move(service)),
                 "the kubernetes Service");
+  auto metadata = [](bj::object labels) {
+    return bj::object{{"name", "kubernetes"}, {"namespace", "default"}, {"labels", labels}};
+  };
+  const bj::object https_port{{"name", "https"}, {"port", port}, {"protocol", "TCP"}};
   bj::object endpoints{
       {"apiVersion", "v1"},
       {"kind", "Endpoints"},
-      {"metadata",
-       bj::object{{"name", "kubernetes"},
-                  {"namespace", "default"},
-                  {"labels", bj::object{{"endpointslice.kubernetes.io/skip-mirror", "true"}}}}},
-      {"subsets", bj::array{bj::object{
-                      {"addresses", bj::array{bj::object{{"ip", endpoint}}}},
-                      {"ports", bj::array{bj::object{
-                                    {"name", "https"}, {"port", port}, {"protocol", "TCP"}}}}}}}};
+      {"metadata", metadata({{"endpointslice.kubernetes.io/skip-mirror", "true"}})},
+      {"subsets", bj::array{bj::object{{"addresses", bj::array{bj::object{{"ip", endpoint}}}},
+                                       {"ports", bj::array{https_port}}}}}};
   BERTH_TRY_CTX(put(*api::FindResource("", "v1", "endpoints"), std::move(endpoints)),
                 "the kubernetes Endpoints");
   // kube-apiserver writes the slice itself too (the Endpoints carry
@@ -271,14 +270,11 @@ Status Rest::EnsureKubernetesService(const std::string& ip, const std::string& e
   bj::object slice{
       {"apiVersion", "discovery.k8s.io/v1"},
       {"kind", "EndpointSlice"},
-      {"metadata",
-       bj::object{{"name", "kubernetes"},
-                  {"namespace", "default"},
-                  {"labels", bj::object{{"kubernetes.io/service-name", "kubernetes"}}}}},
+      {"metadata", metadata({{"kubernetes.io/service-name", "kubernetes"}})},
       {"addressType", endpoint.find(':') == std::string::npos ? "IPv4" : "IPv6"},
       {"endpoints", bj::array{bj::object{{"addresses", bj::array{bj::string(endpoint)}},
                                          {"conditions", bj::object{{"ready", true}}}}}},
-      {"ports", bj::array{bj::object{{"name", "https"}, {"port", port}, {"protocol", "TCP"}}}}};
+      {"ports", bj::array{https_port}}};
   BERTH_TRY_CTX(
       put(*api::FindResource("discovery.k8s.io", "v1", "endpointslices"), std::move(slice)),
       "the kubernetes EndpointSlice");
