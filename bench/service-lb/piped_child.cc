@@ -6,6 +6,8 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "common/pipe.h"
+
 namespace berth::bench {
 
 Result<PipedChild> SpawnPiped(const std::vector<std::string>& argv, const std::string& netns,
@@ -18,10 +20,7 @@ Result<PipedChild> SpawnPiped(const std::vector<std::string>& argv, const std::s
     args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   std::string procs = cgroup.empty() ? "" : cgroup + "/cgroup.procs";
-  int pipe_fds[2];
-  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return Error::Sys("pipe2", argv.front());
-  UniqueFd read_end(pipe_fds[0]);
-  UniqueFd write_end(pipe_fds[1]);
+  Pipe out = BERTH_TRY(MakePipe("stdout of " + argv.front()));
   pid_t pid = ::fork();
   if (pid < 0) return Error::Sys("fork", argv.front());
   if (pid == 0) {
@@ -35,11 +34,11 @@ Result<PipedChild> SpawnPiped(const std::vector<std::string>& argv, const std::s
       int fd = ::open(procs.c_str(), O_WRONLY | O_CLOEXEC);
       if (fd < 0 || ::write(fd, "0", 1) != 1) ::_exit(kChildNoCgroup);
     }
-    ::dup2(write_end.get(), STDOUT_FILENO);
+    ::dup2(out.write.get(), STDOUT_FILENO);
     ::execv(args[0], args.data());
     ::_exit(kChildNoExec);
   }
-  return PipedChild{pid, std::move(read_end)};
+  return PipedChild{pid, std::move(out.read)};
 }
 
 }  // namespace berth::bench

@@ -9,12 +9,14 @@
 
 #include <cstring>
 #include <set>
+#include <string_view>
 
 #include "common/fd.h"
 #include "common/log.h"
 #include "proxy-ebpf/loader/libbpf_log.h"
 #include "proxy-ebpf/loader/requirements.h"
 #include "proxy-ebpf/loader/tc_attach.h"
+#include "proxy-ebpf/maps/bpf_map.h"
 #include "proxy-ebpf/sock_lb.skel.h"
 #include "proxy-ebpf/tc_lb.skel.h"
 
@@ -61,26 +63,29 @@ Status SizeSharedMaps(bpf_object* object, const DataplaneConfig& config) {
         Size{"lb6_rev_sock", limits.reverse_entries}, Size{"lb_stats", limits.max_services},
         Size{"lb_names", limits.max_services}, Size{"lb_ct", limits.connection_entries}}) {
     bpf_map* map = bpf_object__find_map_by_name(object, size.name);
-    if (map == nullptr) continue;
+    if (map == nullptr) {
+      // Only the TC object has the connection table; any other name
+      // missing is a map renamed on one side.
+      if (std::string_view(size.name) == "lb_ct") continue;
+      return Error(Errc::kInternal, std::string("BPF object has no map ") + size.name);
+    }
     if (int err = bpf_map__set_max_entries(map, size.entries); err != 0)
       return LibbpfError(std::string("size map ") + size.name, -err);
   }
   bpf_map* maglev = bpf_object__find_map_by_name(object, "lb_maglev");
-  if (maglev == nullptr) return {};
   if (int err = bpf_map__set_value_size(maglev, sizeof(uint32_t) * config.maglev_size); err != 0)
     return LibbpfError("size map lb_maglev", -err);
   return {};
 }
 
 // The devices the TC programs were attached to (lb_tc_devices).
-std::vector<int> RecordedDevices(int devices_fd) {
+Result<std::vector<int>> RecordedDevices(int devices_fd) {
   std::vector<int> out;
-  uint32_t key = 0;
-  uint32_t next = 0;
-  for (const uint32_t* prev = nullptr; bpf_map_get_next_key(devices_fd, prev, &next) == 0;
-       prev = &key) {
-    out.push_back(static_cast<int>(next));
-    key = next;
+  for (const std::vector<uint8_t>& key :
+       BERTH_TRY(MapKeys(devices_fd, sizeof(uint32_t), "lb_tc_devices"))) {
+    uint32_t ifindex = 0;
+    std::memcpy(&ifindex, key.data(), sizeof(ifindex));
+    out.push_back(static_cast<int>(ifindex));
   }
   return out;
 }
@@ -227,7 +232,7 @@ Status Dataplane::AttachTcPrograms() {
   // Devices no longer configured lose berth's filters.
   UniqueFd devices(bpf_obj_get((config_.pin_dir + "/lb_tc_devices").c_str()));
   if (!devices) return {};
-  for (int ifindex : RecordedDevices(devices.get())) {
+  for (int ifindex : BERTH_TRY(RecordedDevices(devices.get()))) {
     if (wanted.count(ifindex)) continue;
     BERTH_TRY(DetachTc(ifindex));
     uint32_t key = static_cast<uint32_t>(ifindex);
@@ -238,7 +243,7 @@ Status Dataplane::AttachTcPrograms() {
 
 Status Dataplane::Remove(const std::string& pin_dir) {
   if (UniqueFd devices(bpf_obj_get((pin_dir + "/lb_tc_devices").c_str())); devices) {
-    for (int ifindex : RecordedDevices(devices.get()))
+    for (int ifindex : BERTH_TRY(RecordedDevices(devices.get())))
       BERTH_TRY(DetachTc(ifindex));
   }
   const std::string links = LinksDir(pin_dir);

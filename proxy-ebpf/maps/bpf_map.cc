@@ -55,22 +55,9 @@ Result<MapContents> MapDump(int fd, size_t key_size, size_t value_size, const ch
                                   out.keys.data() + have * key_size,
                                   out.values.data() + have * value_size, &count, &opts);
     int err = rc == 0 ? 0 : errno;
-    if (rc != 0 && err != ENOENT) {
-      if (!first || (err != EINVAL && err != ENOTSUP && err != EOPNOTSUPP)) {
-        return MapError("bpf_map_lookup_batch", map, err);
-      }
-      // No batch lookup for this map: key by key.
-      std::vector<std::vector<uint8_t>> keys = BERTH_TRY(MapKeys(fd, key_size, map));
-      out.keys.clear();
-      out.values.clear();
-      std::vector<uint8_t> value(value_size);
-      for (const std::vector<uint8_t>& key : keys) {
-        if (!BERTH_TRY(MapLookup(fd, key.data(), value.data(), map))) continue;
-        out.keys.insert(out.keys.end(), key.begin(), key.end());
-        out.values.insert(out.values.end(), value.begin(), value.end());
-      }
-      return out;
-    }
+    // Every map type berth dumps supports batches (kernel 5.6+; berth
+    // needs 5.19), so EINVAL here is a real error too.
+    if (rc != 0 && err != ENOENT) return MapError("bpf_map_lookup_batch", map, err);
     out.keys.resize((have + count) * key_size);
     out.values.resize((have + count) * value_size);
     if (err == ENOENT) return out;  // the last batch

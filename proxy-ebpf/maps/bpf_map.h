@@ -18,9 +18,9 @@ Result<bool> MapLookup(int fd, const void* key, void* value, const char* map);
 // Every key of a hash map (bpf_map_get_next_key), key_size bytes each.
 Result<std::vector<std::vector<uint8_t>>> MapKeys(int fd, size_t key_size, const char* map);
 
-// Every entry of a map, read with BPF_MAP_LOOKUP_BATCH (falling back to
-// one lookup per key where the kernel lacks it for this map type):
-// `keys` and `values` hold key_size / value_size bytes per entry.
+// Every entry of a map, read with BPF_MAP_LOOKUP_BATCH (hash, LRU and
+// array maps; not LPM tries): `keys` and `values` hold key_size /
+// value_size bytes per entry.
 struct MapContents {
   size_t key_size = 0;
   size_t value_size = 0;

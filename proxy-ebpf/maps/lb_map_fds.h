@@ -30,7 +30,7 @@ struct LbLimits {
   uint32_t max_slots = 1048576;    // backend slots over all frontends (x2 while updating)
   uint32_t affinity_entries = 65536;
   uint32_t reverse_entries = 262144;     // sockets translated at once, per family
-  uint32_t connection_entries = 262144;  // TC flows from outside (x2: both directions)
+  uint32_t connection_entries = 262144;  // TC table entries: a flow from outside takes 2
 };
 
 enum class Selection : uint32_t { kRandom = 0, kMaglev = 1 };  // BERTH_LB_SELECT_*
