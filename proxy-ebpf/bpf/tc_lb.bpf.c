@@ -444,8 +444,10 @@ int berth_tc_ingress(struct __sk_buff* skb) {
   struct packet p;
   if (!parse(skb, &p)) return BERTH_TC_ACT_OK;
 
-  /* A remote backend's reply to a SNATed flow: back to the client. */
-  struct lb_ct_entry* reply = ct_lookup(&p, BERTH_CT_REPLY);
+  /* A remote backend's reply to a SNATed flow: back to the client. Only
+   * SNAT ports can carry one, so other traffic skips the lookup. */
+  struct lb_ct_entry* reply =
+      bpf_ntohs(p.dport) >= BERTH_SNAT_PORT_MIN ? ct_lookup(&p, BERTH_CT_REPLY) : NULL;
   if (reply && (reply->flags & BERTH_CT_F_SNAT)) {
     struct lb_ct_entry entry = *reply;
     if (rewrite(skb, &p, entry.frontend_address, entry.frontend_port, entry.client_address,
