@@ -22,10 +22,16 @@ HttpAnswer HealthCheckAnswer(const HealthCheck& check) {
   return answer;
 }
 
+void HealthCheckServers::RetryUnbound() {
+  if (!unbound_.empty()) Update(std::vector<HealthCheck>(checks_));
+}
+
 void HealthCheckServers::Update(const std::vector<HealthCheck>& checks) {
+  checks_ = checks;
   std::map<uint16_t, const HealthCheck*> wanted;
-  for (const HealthCheck& check : checks)
+  for (const HealthCheck& check : checks_)
     wanted.emplace(check.node_port, &check);  // two services on one port: the first
+  std::erase_if(unbound_, [&](uint16_t port) { return !wanted.count(port); });
 
   for (auto it = servers_.begin(); it != servers_.end();) {
     if (wanted.count(it->first)) {
@@ -47,10 +53,13 @@ void HealthCheckServers::Update(const std::vector<HealthCheck>& checks) {
     };
     Result<std::unique_ptr<HttpEndpoint>> endpoint = HttpEndpoint::Start(address_, port, handler);
     if (!endpoint.ok()) {
-      BLOG(kWarn) << "proxy: health check server for " << check->service << " on port " << port
-                  << ": " << endpoint.error().str();
+      if (unbound_.insert(port).second) {
+        BLOG(kWarn) << "proxy: health check server for " << check->service << " on port " << port
+                    << " (retrying): " << endpoint.error().str();
+      }
       continue;
     }
+    if (unbound_.erase(port)) BLOG(kInfo) << "proxy: health check port " << port << " bound";
     server.endpoint = std::move(*endpoint);
     servers_.emplace(port, std::move(server));
   }

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -26,9 +27,11 @@ class HealthCheckServers {
   explicit HealthCheckServers(std::string address) : address_(std::move(address)) {}
 
   // Opens a server for each new port, closes those no longer listed and
-  // updates the answers. A port that cannot be bound is logged and tried
-  // again on the next update.
+  // updates the answers. A port that cannot be bound (another process
+  // holds it) is logged once and tried again by RetryUnbound.
   void Update(const std::vector<HealthCheck>& checks);
+  // Binds the ports the last Update could not; nothing when all are bound.
+  void RetryUnbound();
 
  private:
   struct Server {
@@ -39,6 +42,8 @@ class HealthCheckServers {
 
   std::string address_;
   std::map<uint16_t, Server> servers_;  // by healthCheckNodePort
+  std::vector<HealthCheck> checks_;     // as last given to Update
+  std::set<uint16_t> unbound_;          // wanted ports without a server (logged)
 };
 
 }  // namespace berth::proxy

@@ -227,6 +227,7 @@ void ProxyService::Run() {
     if (std::chrono::steady_clock::now() - last_collect >= kCollectEvery) {
       if (Status collected = maps_->Collect(); !collected.ok())
         BLOG(kWarn) << "proxy: freeing old map entries: " << collected.error().str();
+      health_checks_->RetryUnbound();
       last_collect = std::chrono::steady_clock::now();
     }
   }

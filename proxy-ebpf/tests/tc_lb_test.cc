@@ -7,7 +7,10 @@
 // issue 8 at the dataplane level. The socket programs are attached to an
 // empty cgroup only, so no connect() here is translated by them.
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <boost/json.hpp>
 
@@ -259,20 +262,57 @@ TEST_F(TcLbTest, ARestartReplacesTheFiltersInPlaceAndCleanupDetachesThem) {
   auto pod = testing::EchoServers::Start({kPodBackend}, 8080, false, pod_, true);
   ASSERT_TRUE(pod.ok());
   Program(NodePortService(false), Slice({{kPodBackend, "node-a"}}));
+  // berth's filters on vext0 in `direction`, by their fixed handle.
+  auto berth_filters = [](const char* direction) {
+    Command show;
+    show.argv = {"tc", "filter", "show", "dev", "vext0", direction};
+    Result<CommandResult> filters = RunCommand(show);
+    EXPECT_TRUE(filters.ok() && filters->success());
+    int n = 0;
+    for (size_t at = 0;
+         filters.ok() && (at = filters->out.find("handle 0xbe47", at)) != std::string::npos; ++at)
+      ++n;
+    return n;
+  };
+  EXPECT_EQ(berth_filters("ingress"), 1);
+  EXPECT_EQ(berth_filters("egress"), 1);
   OpenDataplane();  // a restarted proxy: same pins, filters replaced
   EXPECT_TRUE(loaded_.dataplane().adopted());
+  EXPECT_EQ(berth_filters("ingress"), 1);
+  EXPECT_EQ(berth_filters("egress"), 1);
   testing::ProbeResult result = ProbeTcp(kNodeAddress, kNodePort, 50, ext_);
   ExpectSpread(result, {{std::string(kPodBackend) + " " + kClient, 1}}, 50);
 
   ASSERT_TRUE(loaded_.Remove().ok());
-  Command show;
-  show.argv = {"tc", "filter", "show", "dev", "vext0", "ingress"};
-  Result<CommandResult> filters = RunCommand(show);
-  ASSERT_TRUE(filters.ok());
-  EXPECT_EQ(filters->out.find("berth_tc"), std::string::npos) << filters->out;
+  EXPECT_EQ(berth_filters("ingress"), 0);
+  EXPECT_EQ(berth_filters("egress"), 0);
   // Without the programs nothing answers on the NodePort.
   testing::ProbeResult after = ProbeTcp(kNodeAddress, kNodePort, 5, ext_);
   EXPECT_EQ(after.errors[ECONNREFUSED], 5);
+}
+
+// A healthCheckNodePort another process holds is bound once it is free,
+// not only at the next Service change.
+TEST(HealthCheckServersTest, APortHeldElsewhereIsBoundOnceFree) {
+  UniqueFd held(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  ASSERT_TRUE(held);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(held.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  socklen_t length = sizeof(address);
+  ASSERT_EQ(::getsockname(held.get(), reinterpret_cast<sockaddr*>(&address), &length), 0);
+  uint16_t port = ntohs(address.sin_port);
+
+  HealthCheckServers health("127.0.0.1");
+  health.Update({HealthCheck{"default/web", port, 1}});
+  health.RetryUnbound();  // still held: nothing listens (bound, not listening)
+  EXPECT_FALSE(testing::HttpGet("127.0.0.1", port, "/").ok());
+  held.reset();
+  health.RetryUnbound();
+  Result<std::string> answer = testing::HttpGet("127.0.0.1", port, "/");
+  ASSERT_TRUE(answer.ok()) << answer.error().str();
+  EXPECT_TRUE(answer->starts_with("HTTP/1.1 200")) << *answer;
 }
 
 }  // namespace
